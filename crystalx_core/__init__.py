@@ -35,7 +35,8 @@ for _name, _python_default in (
 import os  # noqa: E402
 import sys  # noqa: E402
 
-# OpenBLAS (numpy's and scipy's) on one thread unless the user chose, set before either loads:
+# OpenBLAS (numpy's and scipy's) on one thread unless the user chose, set before either loads
+# (each reads it when it loads: a numpy a program imported before us keeps its threads):
 # its threads wait on each other for cores a busy machine does not give, and every matrix here
 # is small. The refinements' shift/su (LAPACK dtrtri, 308 parameters) took 0.7 s instead of
 # 0.007 s on two shared cores, once a cycle; a 104-atom weighing's fits 21 s instead of 62 s.
