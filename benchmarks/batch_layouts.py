@@ -28,7 +28,8 @@ def dataset(folder: Path, name: str, frames: int) -> None:
     for letter in "ab":  # titled as SHELXT titles each solution (the refinement kept its title)
         solution = res.replace("TITL DK_Zucker2_0m_a.res", f"TITL {name}_{letter}.res")
         files |= {f"{name}_{letter}.res": solution, f"{name}_{letter}.hkl": HKL}
-    files |= {f"{name}.res": res, f"{name} - Copy.res": res}
+    refined = res.replace("DK_Zucker2_0m_a.res", f"{name}_a.res", 1)  # SHELXL keeps the TITL
+    files |= {f"{name}.res": refined, f"{name} - Copy.res": refined}
     files |= {f"{name}_01_{k:04d}.sfrm": "" for k in range(frames)}
     folder.mkdir(parents=True, exist_ok=True)
     for file, text in files.items():
@@ -37,7 +38,7 @@ def dataset(folder: Path, name: str, frames: int) -> None:
 
 def timed(target: str) -> tuple[int, float]:
     start = time.perf_counter()
-    items = find_inputs(target)
+    items = find_inputs(target).items
     return len(items), time.perf_counter() - start
 
 

@@ -7,7 +7,9 @@ libFuzzer reports with the input saved as crash-*/timeout-*/oom-*. Seeds are rea
     pip install -e '.[cpu,fuzz]'
     python benchmarks/fuzz_readers.py shelx ../shared/data/benchmark -runs=20000 -timeout=10
     -rss_limit_mb=4096
-    (targets: shelx, hkl, cif, fcf, service; libFuzzer flags follow the folder)
+    python benchmarks/fuzz_readers.py pxrd tests/data -runs=20000 -timeout=10 -rss_limit_mb=4096
+    (targets: shelx, hkl, cif, fcf, service, pxrd; libFuzzer flags follow the folder; pxrd's
+    seeds are the folder's powder patterns, any format `crystalx pxrd` reads)
 
 Every REPORT_EVERY inputs it prints how many were tried and how many were refused with our error.
 """
@@ -30,6 +32,7 @@ with atheris.instrument_imports(include=["crystalx_core"]):
     from crystalx_core.io.cif import read_cif
     from crystalx_core.io.hkl import reflections_from_text
     from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.pxrd.patterns import read_pattern
     from crystalx_core.service import reply_to
 
 SEED_FILES = {
@@ -38,6 +41,26 @@ SEED_FILES = {
     "cif": "*/model.cif",
     "fcf": "XH_urea/data.hkl",  # written as SHELXL .fcf files (LIST 4, LIST 6) by seeds()
     "service": None,
+    "pxrd": "*",
+}
+# the powder formats patterns.read_pattern tells apart by content (docs/pxrd_formats.md)
+PATTERN_SUFFIXES = {
+    ".xy",
+    ".xye",
+    ".csv",
+    ".dat",
+    ".txt",
+    ".chi",
+    ".xrdml",
+    ".ras",
+    ".rasx",
+    ".raw",
+    ".uxd",
+    ".gsa",
+    ".gss",
+    ".fxye",
+    ".cif",
+    ".ttx",
 }
 COUNTS = {"inputs": 0, "refused": 0}
 REPORT_EVERY = 1000
@@ -46,6 +69,7 @@ REPORT_EVERY = 1000
 WORK = Path(os.environ.get("CRYSTALX_FUZZ_DIR") or tempfile.mkdtemp(prefix="crystalx_fuzz_"))
 CIF_PATH = WORK / "input.cif"
 FCF_PATH = WORK / "input.fcf"
+PATTERN_PATH = WORK / "input.pattern"
 
 
 def read_shelx(data: bytes) -> None:
@@ -64,6 +88,12 @@ def read_cif_bytes(data: bytes) -> None:
 def read_fcf_bytes(data: bytes) -> None:
     FCF_PATH.write_bytes(data)
     read_reflections(FCF_PATH)
+
+
+def read_pattern_bytes(data: bytes) -> None:
+    """A file, since read_pattern tells binary and zipped formats apart from what it reads."""
+    PATTERN_PATH.write_bytes(data)
+    read_pattern(PATTERN_PATH)
 
 
 def fcf_seeds(hkl: Path) -> list[bytes]:
@@ -101,6 +131,7 @@ TARGETS = {
     "cif": read_cif_bytes,
     "fcf": read_fcf_bytes,
     "service": ask_service,
+    "pxrd": read_pattern_bytes,
 }
 
 
@@ -123,6 +154,8 @@ def seeds(target: str, folder: Path) -> list[bytes]:
             for method in ("ping", "assign", "apply-plan")
         ]
     files = sorted(folder.glob(SEED_FILES[target]))
+    if target == "pxrd":
+        files = [path for path in files if path.suffix.lower() in PATTERN_SUFFIXES]
     if target == "fcf":
         return [seed for path in files for seed in fcf_seeds(path)]
     return [p.read_bytes()[:200_000] for p in files]

@@ -3,8 +3,9 @@
 cctbx must be imported before gemmi: the other order segfaults the interpreter
 (boost_python clash between gemmi 0.7.5 and cctbx-base 2025.11). Importing the
 package fixes the order once for every module below it. torch must come after cctbx too
-(cctbx's extensions crash on the older libstdc++ that torch loads), so a torch already
-imported is refused with a clear error instead of a segmentation fault.
+(cctbx's extensions crash on the older libstdc++ that torch loads), and so must PySide6
+(shiboken6, measured with 6.11.3 and 6.12.0): a script that imported any of them (or gemmi)
+first is refused with a clear error instead of a segmentation fault.
 """
 
 # Ctrl-C, SIGTERM and SIGHUP are recorded, not acted on, from this first line on
@@ -43,10 +44,18 @@ import sys  # noqa: E402
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 try:
-    if "torch" in sys.modules and "cctbx.xray" not in sys.modules:
+    # the modules whose import before cctbx's crashes the interpreter, as a script names them;
+    # the crash is the first load of cctbx's boost_python_meta_ext (its platform_info), so a
+    # script that imported any cctbx module first (cctbx.sgtbx, then gemmi) is safe and runs
+    _first = [
+        name
+        for module, name in (("torch", "torch"), ("shiboken6", "PySide6"), ("gemmi", "gemmi"))
+        if module in sys.modules
+    ]
+    if _first and "boost_python_meta_ext" not in sys.modules:
         raise ImportError(
-            "import crystalx_core before torch: cctbx crashes the interpreter when torch "
-            "is loaded first"
+            f"import crystalx_core before {' and '.join(_first)}: cctbx crashes the interpreter "
+            "(a segmentation fault) when they are loaded first"
         )
     from crystalx_core import _startup, _supervisor  # noqa: E402
 except BaseException:

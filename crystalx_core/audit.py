@@ -91,8 +91,8 @@ class AuditResult:
 
 def published_h_counts(structure: Structure) -> list[int]:
     """H atoms bonded to each non-H site, in site order (geometry.bonded_h_counts, each
-    element's reach: a published P–H counts)."""
-    return bonded_h_counts(structure)
+    element's reach: a published P–H counts, and a published hydride for its metal)."""
+    return bonded_h_counts(structure, hydrides=True)
 
 
 def audit(
@@ -135,12 +135,13 @@ def audit(
     counts, declared = held_to_formula(
         published.declared_no_h, hydrogen_counts(proposed, hydrogens)
     )
-    # a published H no HFIX places (P–H, Si–H) is kept by the job as refined, so proposed too
+    # a published H no HFIX places (P–H, Si–H, a hydride: no map weighs H here) is kept by the
+    # job as refined, so proposed too
     groups = input_groups(proposed, published)
     kept = input_hydrogens_kept(proposed, published, groups)
     counts = [(len(kept[k]), {len(kept[k]): 1.0}) if k in kept else c for k, c in enumerate(counts)]
     # an H asked on a metal is placed by no model here (no map is read for it): none proposed
-    unseen = unseen_metal_hydrogens(proposed, {k: n for k, (n, _) in enumerate(counts)})
+    unseen = unseen_metal_hydrogens(proposed, {k: n for k, (n, _) in enumerate(counts)}, kept)
     counts = [(0, scores) if k in unseen else (n, scores) for k, (n, scores) in enumerate(counts)]
     # a model with no H at all (not yet placed, or left out as older CIFs do) says nothing of
     # its H counts: CRYSTALS' demo for finding H had 9 of 14 atoms flagged 'published with 0 H';

@@ -94,7 +94,8 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         unrefined = loaded.unrefinable(reflections) if loaded else ""
         hkl = "" if unrefined else str(reflections or "")
         row = row_from_report(item, finished, 0.0, resumed=True, hkl=hkl)
-        return {**row, "note": _row_note(unrefined, finished, hkl)}
+        note = _row_note(item, unrefined or _model_only(loaded, reflections), finished, hkl)
+        return {**row, "note": note}
     except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
         return None
 
@@ -171,6 +172,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         where = loaded.reflections_file() if options.refine else None
         read.take("reflections", where)
         unrefined = loaded.unrefinable(where) if options.refine else ""
+        model_only = _model_only(loaded if options.refine else None, where)
         if unrefined:  # twin, neutron or Laue data: the atoms are still assigned
             where = None
         source = str(where or "")
@@ -202,7 +204,8 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             read=read.stamps,
         )
         row = row_from_report(item, report, time.perf_counter() - start, hkl=source)
-        note = "; ".join(filter(None, (_row_note(unrefined, report, source), changed)))
+        row_note = _row_note(item, unrefined or model_only, report, source)
+        note = "; ".join(filter(None, (row_note, changed)))
         return {**row, "note": note}
     except OutputError as error:
         row = _failed_row(item, error.one_line(), time.perf_counter() - start, source)
@@ -215,18 +218,24 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     return _failed_row(item, message, time.perf_counter() - start, source)
 
 
-def _row_note(unrefined: str, report: dict, hkl: str) -> str:
-    """The row's word on its reflections: why they were not refined, or that their σ were
-    estimated (none given: the R1 beside it is not one of measured weights), as the job's
-    notes say at length; '' otherwise."""
-    if unrefined:
-        return unrefined
-    if (report.get("refinement") or {}).get("sigmas_estimated"):
-        return (
+def _model_only(loaded, where: Path | None) -> str:
+    """The row's word on a structure (a Loaded; None with --no-refine) assigned without
+    reflections because none were found (Loaded.no_reflections_note): an empty R1 column
+    otherwise says nothing of why."""
+    return loaded.no_reflections_note() if loaded is not None and where is None else ""
+
+
+def _row_note(item: BatchItem, unrefined: str, report: dict, hkl: str) -> str:
+    """The row's word on the file read where its name does not say it (BatchItem.why) and on
+    its reflections: why they were not refined, or that their σ were estimated (none given:
+    the R1 beside it is not one of measured weights), as the job's notes say at length."""
+    note = unrefined
+    if not note and (report.get("refinement") or {}).get("sigmas_estimated"):
+        note = (
             f"refined with σ estimated: {Path(hkl).name} gives none (each 1 % of the median "
             "Fo², weights from WGHT alone)"
         )
-    return ""
+    return "; ".join(filter(None, (item.why, note)))
 
 
 NOT_DONE = "not done"  # a row's status when a full disk or a stop signal ended the batch before it
@@ -246,11 +255,14 @@ def _full_disk(full: dict) -> str:
 
 
 def _failed_row(item: BatchItem, message: str, seconds: float = 0.0, hkl: str = "") -> dict:
+    """A structure's failure, with the word on the file read (an .ins edited since SHELXL's
+    run read before its .res: the edit is what failed)."""
     return {
         **_row_head(item, hkl),
         "status": "failed",
         "error": message,
         "seconds": round(seconds, 3),
+        "note": item.why,
     }
 
 

@@ -4,13 +4,14 @@ file manager's copies, Windows' upper-case names), each choice named in the stru
 
 from __future__ import annotations
 
+import codecs
+import filecmp
 import glob
 import os
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PureWindowsPath
-from typing import Callable
 
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.outputs import OUTPUT_MARK
@@ -20,6 +21,9 @@ MODEL_SUFFIXES = (".res", ".ins", ".cif", ".mcif")  # .mcif: a magnetic CIF, rea
 # CrysAlisPro's exp_1/struct/olex2_exp_1 (3), one more to spare; a home or drive named by
 # mistake is not searched to the bottom
 MAX_DEPTH = 4
+# an .ins saved this long after its .res was edited after SHELXL's run; within it, a folder
+# copied or unpacked at once (FAT keeps times to 2 s)
+EDITED_AFTER_NS = 2 * 10**9
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class BatchItem:
     left_out: tuple[Path, ...] = ()  # other files of the same structure, not read
     block: str = ""  # the data block, for one of several structures of a CIF
     folder: str = ""  # the model's folder below the one the batch was given (--out mirrors it)
+    why: str = ""  # for the row: why this file of the structure was read, where not plain
 
     @property
     def name(self) -> str:
@@ -48,16 +53,25 @@ class BatchItem:
         return load(self.model, self.block or None)
 
 
-def find_inputs(
-    target: str, skip: Path | None = None, unsearched: list[str] | None = None
-) -> list[BatchItem]:
+@dataclass(frozen=True)
+class FoundInputs:
+    """What find_inputs found: the structures, and the folders it did not search ('path
+    (why)'), for the user to hear of: a dataset there is missing from the batch."""
+
+    items: list[BatchItem]
+    unsearched: list[str]
+
+
+def find_inputs(target: str, skip: Path | None = None) -> FoundInputs:
     """Structures in a folder and its subfolders (model_files), or matching a glob: one per
     crystal (choose), the others of it kept as left out, our own outputs skipped; a CIF of
     several structures (data blocks with atoms) gives one per block. `skip`: a folder not
-    searched (the batch's --out); `unsearched` gets model_files' folders not searched."""
+    searched (the batch's --out)."""
     path = Path(target)
+    unsearched: list[str] = []
     if path.is_dir():
-        root, candidates = path, model_files(path, skip, unsearched)
+        root = path
+        candidates, unsearched = model_files(path, skip)
     else:
         candidates = sorted(Path(p) for p in glob.glob(target, recursive=True))
         if not candidates:
@@ -70,11 +84,11 @@ def find_inputs(
     from crystalx_core.io.cif import structure_block_names
 
     items = []
-    for model, left_out in choose(groups):
+    for model, left_out, why in choose(groups):
         folder = model.parent.relative_to(root).as_posix() if model.parent != root else ""
         blocks = structure_block_names(model)
-        items += [BatchItem(model, left_out, block, folder) for block in blocks or [""]]
-    return items
+        items += [BatchItem(model, left_out, block, folder, why) for block in blocks or [""]]
+    return FoundInputs(items, unsearched)
 
 
 def _is_model(path: Path) -> bool:
@@ -83,19 +97,17 @@ def _is_model(path: Path) -> bool:
     )
 
 
-def model_files(
-    root: Path, skip: Path | None = None, unsearched: list[str] | None = None
-) -> list[Path]:
-    """Every file in `root` and its subfolders to MAX_DEPTH, in order of path; hidden folders
+def model_files(root: Path, skip: Path | None = None) -> tuple[list[Path], list[str]]:
+    """Every file in `root` and its subfolders to MAX_DEPTH, in order of path, and the folders
+    not searched ('path (why)'); hidden folders
     (Olex2's .olex, whose originals/ keeps the first name.res and name.ins: pcxod/olex2-gui
     olexex.py revert_to_original) and `skip` are not searched; a link to a folder is followed,
     each folder read once (a link back up the tree ends there). A folder deeper than MAX_DEPTH
-    or one that cannot be read is added to `unsearched` ('path (why)'), for the user to hear
-    of: a dataset there would otherwise be missing from the batch without a word."""
+    or one that cannot be read is not searched."""
     seen = {_identity(skip)} if skip is not None and skip.is_dir() else set()
     seen.discard(_identity(root))  # `batch DIR --out DIR`: DIR's structures are still read
-    found = []
-    unsearched = [] if unsearched is None else unsearched
+    found: list[Path] = []
+    unsearched: list[str] = []
 
     def walk(folder: Path, depth: int) -> None:
         identity = _identity(folder)
@@ -119,7 +131,7 @@ def model_files(
                 unsearched.append(f"{folder / entry.name} (deeper than {MAX_DEPTH} levels)")
 
     walk(root, 0)
-    return found
+    return found, unsearched
 
 
 def _identity(folder: Path) -> tuple[int, int]:
@@ -134,49 +146,112 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return False
 
 
-def choose(groups: dict[tuple[Path, str], list[Path]]) -> list[tuple[Path, tuple[Path, ...]]]:
-    """(the file read, the others of its structure) for each structure of `groups` (files by
-    folder and name), in order of path."""
+def choose(
+    groups: dict[tuple[Path, str], list[Path]],
+) -> list[tuple[Path, tuple[Path, ...], str]]:
+    """(the file read, the others of its structure, why that file where not plain) for each
+    structure of `groups` (files by folder and name), in order of path."""
     folders: dict[Path, dict[str, list[Path]]] = {}
     for (folder, stem), files in groups.items():
         folders.setdefault(folder, {})[stem] = _ordered(files)
-    return sorted(chosen for names in folders.values() for chosen in _choose_in(names))
+    return sorted(
+        chosen for names in folders.values() for chosen in _choose_in(_FolderFiles(names))
+    )
 
 
-def _choose_in(names: dict[str, list[Path]]) -> list[tuple[Path, tuple[Path, ...]]]:
-    """The structures of one folder's `names` (casefolded, each with its files in _ordered's
-    order): a name and its variants (variant_of: SHELXT's solutions, copies) are one
-    structure, the first of their files in that order that holds atoms read (XPREP's
-    name.ins has none: a name.cif beside it, or SHELXT's name_a.res, is the structure)."""
-    has_atoms = cache(_has_atoms)  # each file parsed once
-    base_of = {stem: variant_of(stem, names, has_atoms) for stem in names}
+class _FolderFiles:
+    """One folder's model files by name (casefolded, each name's in _ordered's order), each
+    file read at most once to choose."""
+
+    def __init__(self, names: dict[str, list[Path]]):
+        self.names = names
+        self.has_atoms = cache(_has_atoms)
+        self.title = cache(_shelxt_title)
+
+
+# where a variant's files come in its structure's, after the name's own: a solution renamed
+# by the user (their choice), SHELXT's solutions (a, b, ...), then copies
+_VARIANT_ORDER = {None: 0, "renamed": 0, "solution": 1, "copy": 2}
+
+
+def _choose_in(folder: _FolderFiles) -> list[tuple[Path, tuple[Path, ...], str]]:
+    """The structures of one folder: a name and its variants (variant_of: SHELXT's solutions,
+    a solution renamed, copies) are one structure, the first of their files in that order that
+    holds atoms read (XPREP's name.ins has none: a name.cif beside it, or SHELXT's name_a.res,
+    is the structure)."""
+    names = folder.names
+    variant = {stem: variant_of(stem, folder) for stem in names}
     family: dict[str, list[str]] = {}
     for stem in names:
-        root = stem
-        while base_of[root] is not None:  # a copy of a solution belongs to the solved name
-            root = base_of[root]
+        root, seen = stem, {stem}
+        while variant[root] is not None and variant[root][0] not in seen:  # a copy of a
+            root = variant[root][0]  # solution belongs to the solved name
+            seen.add(root)
         family.setdefault(root, []).append(stem)
     result = []
     for root, members in family.items():
-        # the name's own files, its solutions' (a, b, ...), then its copies'
-        members.sort(key=lambda m: (m != root, not _is_solution(m, root), m))
+        members.sort(key=lambda m: (m != root, _VARIANT_ORDER[variant[m] and variant[m][1]], m))
         files = [path for member in members for path in names[member]]
         if len(files) > 1:  # read only where another file could be run instead
-            first = next((f for f in files if has_atoms(f)), files[0])
+            first = next((f for f in files if folder.has_atoms(f)), files[0])
             files.remove(first)
             files.insert(0, first)
-        result.append((files[0], tuple(sorted(files[1:]))))
+        renamed = (variant[files[0].stem.casefold()] or ("", ""))[1] == "renamed"
+        result.append((files[0], tuple(sorted(files[1:])), _why_read(files, folder, renamed)))
     return result
+
+
+def _why_read(files: list[Path], folder: _FolderFiles, renamed: bool) -> str:
+    """The row's word on the file read (files[0]) where the others' names do not say it: an
+    .ins read before its older .res; the SHELXT solution a file under a name of the user's
+    (`renamed`) came from, which made the crystal's files its (zk.res from zk_a.res beside it
+    says nothing: every refinement beside its solutions would)."""
+    read, why = files[0], []
+    edited = _edited_ins(folder.names[read.stem.casefold()])
+    if edited is not None and edited[0] == read:
+        why.append(
+            f"{read.name} saved after {edited[1].name}, SHELXL's last result: the newer read, "
+            "as Olex2 opens it"
+        )
+    source = folder.title(read)
+    solution = next((f for f in files[1:] if f.name.casefold() == source), None)
+    if renamed and solution is not None:
+        why.append(f"started from SHELXT's {solution.name} (its TITL)")
+    return "; ".join(why)
 
 
 def _ordered(files: list[Path]) -> list[Path]:
     """One name's files, the one to read first: a file before a dangling link or a FIFO (its
     row says why it was not read, unless a file of its name is run instead), then .res before
-    .ins before .cif."""
+    .ins before .cif, but an .ins edited after its .res first (_edited_ins)."""
+    edited = (_edited_ins(files) or (None,))[0]
     return sorted(
         files,
-        key=lambda f: (not f.is_file(), MODEL_SUFFIXES.index(f.suffix.lower()), f.name),
+        key=lambda f: (
+            not f.is_file(),
+            f != edited,
+            MODEL_SUFFIXES.index(f.suffix.lower()),
+            f.name,
+        ),
     )
+
+
+def _edited_ins(files: list[Path]) -> tuple[Path, Path] | None:
+    """(name.ins, name.res) of one name's files where the .ins was saved after the .res: SHELXL
+    reads name.ins and writes name.res, so an .ins newer than the .res is the user's edit since
+    the last run, their latest model (Olex2's reap of a bare name opens the newer of the two:
+    pcxod/olex2 olex/xpprocs.cpp, TMainForm::macReap). Olex2 takes the .ins on a tie of whole
+    seconds; within EDITED_AFTER_NS we keep the .res: an .ins written by Olex2 just before
+    SHELXL ran on it, or a folder copied at once, ties with the .res it gave. None otherwise."""
+    by_suffix = {f.suffix.lower(): f for f in files if f.is_file()}
+    ins, res = by_suffix.get(".ins"), by_suffix.get(".res")
+    if ins is None or res is None:
+        return None
+    try:
+        newer = ins.stat().st_mtime_ns > res.stat().st_mtime_ns + EDITED_AFTER_NS
+    except OSError:
+        return None
+    return (ins, res) if newer else None
 
 
 # SHELXT (Bruker's XT) writes the solutions of name.ins as name_a.res, name_b.res, ...
@@ -198,47 +273,92 @@ _COPY = re.compile(
 _COPY_OF = re.compile(r"copy (?:\(\d+\) )?of (?P<base>.+)")
 
 
-def variant_of(
-    stem: str, names: dict[str, list[Path]], has_atoms: Callable[[Path], bool]
-) -> str | None:
-    """The name whose structure the files of name `stem` are a variant of, of the `names` (the
-    files of each name of the folder, names casefolded): a copy or backup of it, or SHELXT's
-    solution of it (marked so, or beside the .ins without atoms it solved: `has_atoms`); None
-    for a structure of its own."""
+def variant_of(stem: str, folder: _FolderFiles) -> tuple[str, str] | None:
+    """(the name whose structure the files of name `stem` are a variant of, how) of the
+    folder's names: a copy or backup of it ('copy'), SHELXT's solution of it, marked so or
+    beside the .ins without atoms it solved ('solution'), or a solution of it under a name of
+    the user's while it has no refinement ('renamed'); None for a structure of its own."""
+    names = folder.names
     for pattern in (_COPY, _COPY_OF):
         found = pattern.fullmatch(stem)
         if found and found["base"] in names:
-            return found["base"]
+            return found["base"], "copy"
+    first = names[stem][0]
+    if first.suffix.lower() not in (".res", ".ins"):
+        return None
     found = _SOLUTION.fullmatch(stem)
-    if not found or found["base"] not in names or not _is_solution(stem, found["base"]):
-        return None
-    solution, solved = names[stem][0], names[found["base"]]
-    if solution.suffix.lower() != ".res":
-        return None
-    if _is_shelxt_solution(solution) or (
-        [f.suffix.lower() for f in solved] == [".ins"] and not has_atoms(solved[0])
-    ):
-        return found["base"]
-    return None
+    if found and first.suffix.lower() == ".res" and _is_solution(stem, found["base"], names):
+        solved = names[found["base"]]
+        if folder.title(first) == first.name.casefold() or (
+            [f.suffix.lower() for f in solved] == [".ins"] and not folder.has_atoms(solved[0])
+        ):
+            return found["base"], "solution"
+    return _renamed_solution_of(stem, folder)
 
 
-def _is_solution(stem: str, base: str) -> bool:
-    """Whether `stem` is named as SHELXT names a solution of `base`."""
+def _renamed_solution_of(stem: str, folder: _FolderFiles) -> tuple[str, str] | None:
+    """SHELXL and Olex2 keep SHELXT's title, so a file's TITL names the solution it came from
+    (FC_sucrose: DK_zucker2_0m.res titled DK_Zucker2_0m_a.res): a file so titled after a
+    solution of a name here without atoms (XPREP's name.ins) is that crystal's refinement
+    under another name. Where that name holds a refinement, the file is another dataset
+    started from its model (name_293K from name_100K); so is a file whose reflections (its
+    name.hkl) are neither the crystal's nor its solution's: another crystal."""
+    source = Path(folder.title(folder.names[stem][0])).stem
+    found = _SOLUTION.fullmatch(source)
+    if not found or found["base"] == stem or not _is_solution(source, found["base"], folder.names):
+        return None
+    from crystalx_core.io.files import reflections_beside
+
+    solved = folder.names[found["base"]]
+    if any(folder.has_atoms(f) for f in solved):
+        return None
+    own = reflections_beside(folder.names[stem][0])
+    crystals = [reflections_beside(f) for f in (solved[0], solved[0].with_name(source + ".res"))]
+    if own is not None and not any(_same_data(own, data) for data in crystals):
+        return None  # another crystal's reflections: a dataset started from that solution
+    return found["base"], "renamed"
+
+
+def _same_data(path: Path, other: Path | None) -> bool:
+    """Whether two reflection files hold the same bytes (a copy made to refine under a new
+    name); False where one cannot be read."""
+    try:
+        return other is not None and filecmp.cmp(path, other, shallow=False)
+    except OSError:
+        return False
+
+
+def _is_solution(stem: str, base: str, names: dict[str, list[Path]] | None = None) -> bool:
+    """Whether `stem` is named as SHELXT names a solution of `base` (one of `names`, if given)."""
+    if names is not None and base not in names:
+        return False
     return stem.startswith(base) and _SOLUTION_LETTER.fullmatch(stem[len(base) :]) is not None
 
 
-def _is_shelxt_solution(path: Path) -> bool:
-    """Whether the .res is as SHELXT wrote it: marked, and titled with its own name ('TITL
-    name_a.res in P2(1)'). SHELXL and Olex2 keep both lines when they refine a solution, so
-    a refined cu_b.res (TITL cu_b_a.res) is another crystal's structure, not cu's solution."""
+def _shelxt_title(path: Path) -> str:
+    """The file name the TITL of a file SHELXT wrote gives ('zk_a.res in P2(1)': 'zk_a.res'),
+    casefolded; '' for a file not marked 'REM SHELXT solution in'. SHELXL and Olex2 keep both
+    lines when they refine a solution, so the title names the solution a refinement came
+    from. A byte order mark or UTF-16 (a solution saved by Windows Notepad) is read through."""
+    if path.suffix.lower() not in (".res", ".ins") or not path.is_file():  # no FIFO's wait
+        return ""
     try:
         with path.open("rb") as stream:
-            head = stream.read(2048).decode("latin-1")
+            head = stream.read(4096)
     except OSError:
-        return False
-    title = head.split(maxsplit=2)[1:2] if head[:4].upper() == "TITL" else []
-    own_name = [PureWindowsPath(t).name.casefold() for t in title] == [path.name.casefold()]
-    return own_name and SHELXT_MARK.casefold() in head.casefold()
+        return ""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = head[: len(head) // 2 * 2].decode("utf-16", errors="ignore")
+    else:
+        text = head.removeprefix(codecs.BOM_UTF8).decode("latin-1")
+    words = text.split(maxsplit=2)
+    if (
+        len(words) < 2
+        or words[0].upper() != "TITL"
+        or SHELXT_MARK.casefold() not in text.casefold()
+    ):
+        return ""
+    return PureWindowsPath(words[1]).name.casefold()
 
 
 def _has_atoms(path: Path) -> bool:

@@ -27,8 +27,9 @@ CSV_COLUMNS = [
     "model",
     "hkl",
     "error",
-    "note",  # a finished job's: why its reflections were not refined (twin, neutron, Laue data),
-    # or that their σ were estimated (none given)
+    "note",  # why the file read was read where its name does not say (BatchItem.why), and a
+    # finished job's: why its reflections were not refined (twin, neutron, Laue data, none
+    # found) or that their σ were estimated (none given)
 ]
 
 

@@ -601,8 +601,8 @@ def _run_batch(args) -> int:
     )
     from crystalx_core.batch_report import write_summary
 
-    unsearched: list[str] = []
-    items = find_inputs(args.target, args.out, unsearched)  # its outputs are not inputs
+    found = find_inputs(args.target, args.out)  # its outputs are not inputs
+    items, unsearched = found.items, found.unsearched
     if unsearched:  # a dataset there is not in the batch: said once, before any work
         more = f" and {len(unsearched) - 1} more" if len(unsearched) > 1 else ""
         print(printable(f"crystalx: not searched: {unsearched[0]}{more}"), file=sys.stderr)

@@ -136,7 +136,7 @@ from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity, one_alternative
 from crystalx_core.hydrogen_data import MIN_COMPLETENESS, hamilton_ratio
 from crystalx_core.hydrogens import RESTRAINED_XH, place_hydrogens
-from crystalx_core.partial_sites import alternative_pairs
+from crystalx_core.partial_sites import alternative_pairs, with_free_occupancies
 from crystalx_core.riding import add_riding_hydrogens, second_neighbours
 from crystalx_core.structure import Structure
 
@@ -817,7 +817,11 @@ def _partner_elements(weigh, current, evidence) -> dict[str, tuple[str, str]]:
     """One element for the two positions of one disordered atom (partial_sites.alternative_pairs
     among the sites short of every element), where they hold two: the candidate whose count is
     nearest the two sites' counts together, as the atom whole would count (CRYSTALS' sugar: a
-    hydroxyl O over two places, held as O and C, counted 5.2 and 4.4 e). label → (element, why)."""
+    hydroxyl O over two places, held as O and C, counted 5.2 and 4.4 e), where the data agree:
+    the pair refined as PART 1 and 2 of one variable (as the occupancy step will) with that
+    element on both must lower R1 and wR2 below the two elements held, else those stay (a
+    head-to-tail disorder is two elements on one place: COD 7200679's N9/C10). label →
+    (element, why)."""
     model = current.structure
     short = {label for label, e in evidence.items() if e.short}
     decided = {}
@@ -833,12 +837,30 @@ def _partner_elements(weigh, current, evidence) -> dict[str, tuple[str, str]]:
             for el in candidates(s.element, weigh.priors.get(s.label) or {}, weigh.sfac)
         }
         element = min(sorted(names), key=lambda el: abs(offset * atomic_number(el) - total))
+        pair = frozenset((a.label, b.label))
+        one = weigh.refined_with(current, {s.label: element for s in (a, b)}, parted=pair)
+        two = weigh.refined_with(current, {}, parted=pair)
+        fits = (
+            f"as PART 1/2 R1 {one.r1:.4f}, wR2 {one.wr2:.4f} with {element} on both, "
+            f"{two.r1:.4f}, {two.wr2:.4f} with {a.element} and {b.element}"
+            if one is not None and two is not None
+            else ""
+        )
         reason = (
             f"{a.label} and {b.label}, one disordered atom's two positions (bonded to one atom, "
             f"{distance:.2f} Å apart), count {total:.1f} e together, as {element} whole "
             f"({offset * atomic_number(element):.1f} e)"
         )
-        decided.update({s.label: (element, reason) for s in (a, b) if s.element != element})
+        if one is None or (two is not None and not (one.r1 < two.r1 and one.wr2 < two.wr2)):
+            for s in (a, b):  # two elements on one place: each site weighed as its own
+                evidence[s.label].reason += (
+                    f"; {reason}, but the data keep {a.element} and {b.element} (head to tail: "
+                    f"{fits or 'the refinement with one element failed'})"
+                )
+            continue
+        decided.update(
+            {s.label: (element, f"{reason}; {fits}") for s in (a, b) if s.element != element}
+        )
     return decided
 
 
@@ -1289,11 +1311,13 @@ class _Weighing:
         elements: dict[str, str],
         anisotropic: bool = False,
         riding: bool = False,
+        parted: frozenset[str] = frozenset(),
     ) -> RefinementResult | None:
         """`refinement`'s model with these elements, refined again, with anisotropic non-H atoms
         when asked (None when that fails, or when the data are too few for anisotropic atoms);
         with `riding`, refined with the H the rules give those elements (with_riding_hydrogens)
-        and returned without them (its R1 and wR2 are the model's with H)."""
+        and returned without them (its R1 and wR2 are the model's with H). `parted`: sites
+        whose occupancies refine too (partial_sites.with_free_occupancies)."""
         self.rounds += 1
         changed = refinement.structure.with_sites(
             [
@@ -1301,6 +1325,7 @@ class _Weighing:
                 for s in refinement.structure.sites
             ]
         )
+        changed = with_free_occupancies(changed, parted) if parted else changed
         try:
             if not riding:
                 return refine(changed, self.reflections, self.cycles, anisotropic=anisotropic)

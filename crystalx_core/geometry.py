@@ -541,19 +541,23 @@ HALOGENS = frozenset({"F", "Cl", "Br", "I", "At"})
 def h_reach(element: str | None) -> float:
     """Å within which an H is bonded to an atom of `element`: H_BOND_MAX, or for a non-metal
     whose covalent sum is longer (B, Si, P, S, Ge, As, Se) that sum plus H_REACH_MARGIN.
-    Metals keep H_BOND_MAX: a hydride (M–H 1.5-1.9 Å) is no riding H, only a note
-    (riding.add_riding_hydrogens), and is located in the map, not read as bonded; halogens
-    (HALOGENS) keep it too: an H–Cl within 1.59 Å would be counted as held and then dropped."""
+    Metals keep H_BOND_MAX: a hydride (M–H 1.5-1.9 Å) is no riding H and is read as held only
+    where asked (bonded_h_contacts' `hydrides`: an input's own hydride); halogens (HALOGENS)
+    keep it too: an H–Cl within 1.59 Å would be counted as held and then dropped."""
     if element is None or is_metal(element) or element in HALOGENS:
         return H_BOND_MAX
     return max(H_BOND_MAX, covalent_radius(element) + covalent_radius("H") + H_REACH_MARGIN)
 
 
 H_IMAGE_TOLERANCE = 0.02  # Å: images of one H this much further than its nearest are another bond
+# Å: an H no atom holds within its reach and a metal holds within this is that metal's hydride
+# (terminal M–H refined 1.44-1.75 Å, bridging up to 1.9: COD 2004877's Ir–H 1.44, 1.46; the Ru–H
+# of cod-tools' no_Z_valid_estimation 1.53)
+HYDRIDE_REACH = 2.0
 
 
 def bonded_h_contacts(
-    structure: Structure, max_distance: float | None = None
+    structure: Structure, max_distance: float | None = None, hydrides: bool = False
 ) -> dict[int, list[Contact]]:
     """Non-H site → its contacts to the H it holds, each H site held by one atom (peaks neither
     hold nor are H): the nearest non-H site within its reach (h_reach of its element, or
@@ -564,11 +568,16 @@ def bonded_h_contacts(
     a twofold axis, a methyl on a threefold) are at one distance, while an O-H...O' to an image
     of the same O puts the H's other image 0.1 Å or more further, another bond of the same H.
     So a bridging H on a special position (O-H-O' about an inversion centre) counts whole for
-    its O, not the half UNIT has; bridging hydrides (M-H 1.6-1.9 Å) lie beyond a metal's reach."""
+    its O, not the half UNIT has; bridging hydrides (M-H 1.6-1.9 Å) lie beyond a metal's reach,
+    unless `hydrides`: then an H no atom holds within its reach goes to the nearest metal within
+    HYDRIDE_REACH (a model's own hydride: what the user refined on a metal is the metal's)."""
     sites = structure.sites
     heavy = [i for i, s in enumerate(sites) if not is_hydrogen(s.element) and not s.is_peak]
     identity = identity_operator(structure)
     reach = {i: h_reach(sites[i].element) if max_distance is None else max_distance for i in heavy}
+    bond_reach = dict(reach)
+    if hydrides and max_distance is None:
+        reach.update({i: HYDRIDE_REACH for i in heavy if is_metal(sites[i].element)})
     bonded = [
         [
             c
@@ -582,11 +591,13 @@ def bonded_h_contacts(
             heavy, neighbours(structure, max(reach.values(), default=H_BOND_MAX), centres=heavy)
         )
     ]
-    nearest: dict[int, tuple[float, int]] = {}  # H site → (distance, holder)
+    # H site → (beyond its holder's bond reach: a hydride, distance, holder): a bond first
+    nearest: dict[int, tuple[bool, float, int]] = {}
     for i, contacts in zip(heavy, bonded):
         for c in contacts:
-            if c.j not in nearest or c.distance < nearest[c.j][0]:
-                nearest[c.j] = (c.distance, i)
+            rank = (c.distance > bond_reach[i], c.distance, i)
+            if c.j not in nearest or rank[:2] < nearest[c.j][:2]:
+                nearest[c.j] = rank
     return {
         i: held
         for i, contacts in zip(heavy, bonded)
@@ -594,13 +605,15 @@ def bonded_h_contacts(
             held := [
                 c
                 for c in contacts
-                if nearest[c.j][1] == i and c.distance <= nearest[c.j][0] + H_IMAGE_TOLERANCE
+                if nearest[c.j][2] == i and c.distance <= nearest[c.j][1] + H_IMAGE_TOLERANCE
             ]
         )
     }
 
 
-def bonded_h_counts(structure: Structure, max_distance: float | None = None) -> list[int]:
+def bonded_h_counts(
+    structure: Structure, max_distance: float | None = None, hydrides: bool = False
+) -> list[int]:
     """H atoms each non-H site holds (bonded_h_contacts: each H counted once, for its nearest
     allowed atom within its reach, ties to the first), in site order, peaks 0.
 
@@ -611,9 +624,10 @@ def bonded_h_counts(structure: Structure, max_distance: float | None = None) -> 
     twofold axis: its O has one H, not three, its methyl three, not five), the H of a short
     O-H...O bond within reach of both O (XH_HMaMg's hydrogen maleate, 1.16 and 1.24 Å) counts
     for the nearer alone, and a methyl on a threefold axis, nine H images at a third, counts
-    three; an ordered model counts whole H.
+    three; an ordered model counts whole H. `hydrides`: a metal counts its hydrides too
+    (bonded_h_contacts), as a published model's metal holds them.
     """
-    return held_h_counts(structure, bonded_h_contacts(structure, max_distance))
+    return held_h_counts(structure, bonded_h_contacts(structure, max_distance, hydrides))
 
 
 def held_h_counts(structure: Structure, held: dict[int, list[Contact]]) -> list[int]:

@@ -15,7 +15,9 @@ from one atom only is a heavy atom's ripple or an H's density, not tried.
 Before the peaks, the atoms whose electron count falls short of every element they could be
 (crystalx_core.element_evidence: a half-occupied methanol across a centre refined whole) have
 their occupancy refined, each bonded group (with its riding H) on a free variable of its own,
-kept on the same test.
+kept on the same test; two or three of them that are one atom's places (bonded to one atom,
+each under PARTNER_DISTANCE from the next) are PART 1/2 of one variable or PART 1/2/3 of
+three that sum to one (SHELXL's SUMP).
 """
 
 from __future__ import annotations
@@ -28,10 +30,16 @@ import numpy as np
 from crystalx_core.assign.labels import free_label
 from crystalx_core.crystallography.maps import difference_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
-from crystalx_core.geometry import linked_groups, neighbours
-from crystalx_core.hydrogens import h_label, place_hydrogens
+from crystalx_core.geometry import connectivity, linked_groups, neighbours
+from crystalx_core.hydrogens import (
+    _CONJUGATED_BOND,
+    _PLANAR_ANGLE_SUM,
+    angle_sum,
+    h_label,
+    place_hydrogens,
+)
 from crystalx_core.residues import bare_label
 from crystalx_core.riding import RIDING_U_FACTOR
 from crystalx_core.structure import Site, Structure
@@ -88,6 +96,8 @@ SMEARED_OCCUPANCY = 0.5
 # demo: a hydroxyl O over two places 1.22 Å apart on one C, counted 5.2 and 4.4 e); two
 # substituents of one atom, 1.3-1.5 Å from it at tetrahedral angles, lie 2.1 Å apart or more
 PARTNER_DISTANCE = 1.6
+# the common valence of the elements whose split places' H saturated_counts fills
+SATURATED = {"C": 4, "N": 3, "O": 2, "S": 2}
 SOLVENT_ELEMENT = "O"  # water, the common partly occupied solvent (else the commonest element)
 
 
@@ -105,6 +115,9 @@ class PartialSites:
     cycles: list[PartialCycle] = field(default_factory=list)
     occupancies: dict[str, float] = field(default_factory=dict)  # atoms given a free variable
     short_note: str = ""  # what became of the atoms whose count was short
+    # of `occupancies`, those that are one atom's places (alternative_pairs and _triples: PART
+    # 1, 2, 3), whose H and their neighbours' were planned before the parts (pipeline plans again)
+    alternatives: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
         return [note for note in (self.short_note, self.note() if self.cycles else "") if note]
@@ -123,21 +136,36 @@ class PartialSites:
         )
 
 
-def add_partial_sites(
+def refine_short_sites(
     refined: RefinementResult,
     reflections,
     cycles: int,
     anisotropic: bool,
     instructions: list[str],
     short: frozenset[str] = frozenset(),
-) -> PartialSites:
-    """Refine the occupancy of the atoms named in `short` (their count short of every element),
-    then the difference-map peaks of a converged model as partly occupied atoms, cycle by
-    cycle, keeping each step only when R1 (by R1_GAIN) and wR2 both drop."""
+) -> tuple[PartialSites, RefinementResult | None]:
+    """The atoms named in `short` (their count short of every element) with their occupancy
+    refined, kept when R1 (by R1_GAIN) and wR2 both drop; and the model refined MIN_CYCLES as
+    it stands when this ran it and left it (add_peak_sites starts there). The pipeline plans
+    the H of one atom's places (PartialSites.alternatives) before the peaks are read."""
     result = PartialSites(refined)
-    whole = None  # the model refined MIN_CYCLES as it stands, when the occupancies ran it
-    if short:
-        whole = _refine_occupancies(result, short, reflections, cycles, anisotropic, instructions)
+    if not short:
+        return result, None
+    whole = _refine_occupancies(result, short, reflections, cycles, anisotropic, instructions)
+    return result, whole
+
+
+def add_peak_sites(
+    result: PartialSites,
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+    whole: RefinementResult | None = None,
+) -> PartialSites:
+    """The difference-map peaks of `result`'s converged model (as refine_short_sites left it;
+    `whole`: that model refined MIN_CYCLES, when it ran it) as partly occupied atoms, cycle by
+    cycle, keeping each step only when R1 (by R1_GAIN) and wR2 both drop."""
     for _ in range(MAX_CYCLES):
         model = result.refined.structure
         candidates = candidate_peaks(model, reflections)
@@ -212,10 +240,12 @@ def _refine_occupancies(
     sensible = all(MIN_OCCUPANCY <= occ <= MAX_OCCUPANCY for occ in occupancy.values())
     if sensible and _lowers_both(kept, base):
         result.refined, result.occupancies = kept, occupancy
+        result.alternatives = [
+            s.label for s in kept.structure.sites if s.label in named and s.part > 0
+        ]
         result.short_note = (
             f"partly occupied by the data (counts short of every element): {listed} on free "
             f"variables; R1 {kept.r1:.4f}, {base.r1:.4f} with them whole"
-            f"{_unplaced_h(kept.structure, named)}"
         )
         return None
     result.short_note = (
@@ -223,17 +253,6 @@ def _refine_occupancies(
         f"refined to {listed}, R1 {kept.r1:.4f} against {base.r1:.4f} whole"
     )
     return base
-
-
-def _unplaced_h(model: Structure, named: list[str]) -> str:
-    """What the occupancy note adds for the alternative_pairs among `named` (PART 1 and 2) with
-    no H on them: the H are planned before the parts are set (sugar's hydroxyl O over two places
-    gets no H in either), so the user is told to add them."""
-    split = [k for k, s in enumerate(model.sites) if s.label in named and s.part > 0]
-    if not split or _riding_on(model, set(split)):
-        return ""
-    labels = ", ".join(model.sites[k].label for k in split)
-    return f"; {labels}: one atom's places (PART 1/2), their H not placed (add them by hand)"
 
 
 def _lowers_both(kept: RefinementResult, base: RefinementResult) -> bool:
@@ -245,12 +264,24 @@ def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure
     """The model with the non-H atoms named, each bonded group and its riding H on a free
     variable of its own from SMEARED_OCCUPANCY (PART -n when the group meets its own symmetry
     image: a solvent across a centre), but two that are one atom's positions (alternative_pairs)
-    PART 1 and PART 2 of one variable; atoms already in a part or on a variable are left."""
+    PART 1 and PART 2 of one variable, three (alternative_triples) PART 1, 2 and 3 of three
+    variables that sum to one (Structure.occupancy_sums, SUMP); atoms already in a part or on
+    a variable are left."""
     sites = list(model.sites)
     chosen = _not_yet_split(model, labels)
     if not chosen:
         return model
     next_fv, next_part = _next_numbers(sites)
+    sums = []
+    for triple in alternative_triples(model, labels):  # three places: fv each, summing to one
+        for j, part in zip(triple, (1, 2, 3)):
+            for k in [j, *_riding_on(model, {j})]:
+                sites[k] = replace(
+                    sites[k], occupancy=1 / 3, free_variable=next_fv + part - 1, part=part
+                )
+            chosen.remove(j)
+        sums.append((next_fv, next_fv + 1, next_fv + 2))
+        next_fv += 3
     for *pair, _ in alternative_pairs(model, labels):  # one atom's two places: fv and 1 - fv
         for j, part, occupancy in zip(pair, (1, 2), (SMEARED_OCCUPANCY, 1 - SMEARED_OCCUPANCY)):
             for k in [j, *_riding_on(model, {j})]:
@@ -272,14 +303,38 @@ def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure
                 sites[j], occupancy=SMEARED_OCCUPANCY, free_variable=next_fv, part=part
             )
         next_fv += 1
-    return model.with_sites(sites)
+    return replace(model.with_sites(sites), occupancy_sums=(*model.occupancy_sums, *sums))
 
 
 def alternative_pairs(model: Structure, labels) -> list[tuple[int, int, float]]:
     """(i, j, distance) for the pairs of non-H sites named (those short of every element) that
     are one disordered atom's two positions: nearer each other than PARTNER_DISTANCE and both
-    bonded (within BOND) to one atom not named; each site in one pair at most, nearest first."""
+    bonded (within BOND) to one atom not named; each site in one pair at most, nearest first;
+    none of the sites of alternative_triples."""
     named = _not_yet_split(model, labels)
+    in_triples = {k for triple in alternative_triples(model, labels) for k in triple}
+    taken: set[int] = set(in_triples)
+    chosen = []
+    for distance, i, j in _partner_links(model, named):
+        if i not in taken and j not in taken:
+            chosen.append((i, j, distance))
+            taken |= {i, j}
+    return chosen
+
+
+def alternative_triples(model: Structure, labels) -> list[list[int]]:
+    """Three non-H sites named that are one disordered atom's three places (SHELXL's PART 1, 2
+    and 3 with SUMP): linked one to the next as alternative_pairs links two (a rotamer's place
+    beside the next), and linked to no fourth."""
+    named = _not_yet_split(model, labels)
+    links = _partner_links(model, named)
+    groups = linked_groups([[named.index(j) for _, i, j in links if i == k] for k in named])
+    return [sorted(named[k] for k in group) for group in groups if len(group) == 3]
+
+
+def _partner_links(model: Structure, named: list[int]) -> list[tuple[float, int, int]]:
+    """(distance, i, j), i < j, nearest first, for the named sites nearer each other than
+    PARTNER_DISTANCE and both bonded (within BOND) to one atom not named."""
     pairs = []
     for i, near in zip(named, neighbours(model, BOND, centres=named)):
         anchors = [
@@ -289,13 +344,53 @@ def alternative_pairs(model: Structure, labels) -> list[tuple[int, int, float]]:
             if c.j in named and c.j != i and c.distance < PARTNER_DISTANCE:
                 if any(np.linalg.norm(a - c.cart_j) <= BOND for a in anchors):
                     pairs.append((c.distance, min(i, c.j), max(i, c.j)))
-    taken: set[int] = set()
-    chosen = []
-    for distance, i, j in sorted(set(pairs)):
-        if i not in taken and j not in taken:
-            chosen.append((i, j, distance))
-            taken |= {i, j}
-    return chosen
+    return sorted(set(pairs))
+
+
+def saturated_counts(model: Structure, labels) -> dict[int, int]:
+    """H count of each named site in a PART (one atom's places) and of each atom bonded to
+    one, that fills its element's common valence (SATURATED) with the bonds it has in one
+    PART: the count an ordered sp3 atom there would carry. Only atoms tetrahedral in every
+    PART (_tetrahedral_in): a flat ring C or a C=O's O keeps the hydrogen model's count, as
+    does an element without a valence there or an atom bonded to a metal (issue 23)."""
+    bonds = connectivity(model)
+    named = [k for k, s in enumerate(model.sites) if s.label in labels and s.part > 0]
+    around = {c.j for k in named for c in bonds[k] if not is_hydrogen(model.sites[c.j].element)}
+    counts = {}
+    for k in sorted(set(named) | around):
+        valence = SATURATED.get(model.sites[k].element)
+        in_parts = _bonds_in_parts(model, bonds, k)
+        if valence is None or not all(_tetrahedral_in(model, bonds, k, part) for part in in_parts):
+            continue
+        counts[k] = max(valence - max(len(b) for b in in_parts.values()), 0)
+    return counts
+
+
+def _bonds_in_parts(model: Structure, bonds, k: int) -> dict[int, list]:
+    """Site k's non-H bonds as each PART of its neighbours sees them (PART 0: all are in it)."""
+    heavy = [c for c in bonds[k] if not is_hydrogen(model.sites[c.j].element)]
+    parts = {model.sites[c.j].part for c in heavy} - {0} or {model.sites[k].part}
+    return {p: [c for c in heavy if model.sites[c.j].part in (0, p)] for p in parts}
+
+
+def _tetrahedral_in(model: Structure, bonds, k: int, part: int, from_site: int = -1) -> bool:
+    """Whether site k may be an sp3 atom in `part`: no bond to a metal; with one bond, the
+    atom it hangs from is so (a CH2OH's O, not a C=O's); with two or three, no conjugated
+    bond to an atom of its own PART (a ring C) and three not flat. A bond between PART 0 and a
+    place is smeared (sugar's C7: 1.27-1.29 Å to both places, C6-C7-O 117-122°), so neither
+    its length nor the angle of two bonds decides."""
+    contacts = _bonds_in_parts(model, bonds, k).get(part) or []
+    if not contacts or any(is_metal(model.sites[c.j].element) for c in contacts):
+        return False
+    if len(contacts) == 1:
+        j = contacts[0].j
+        return j != from_site and _tetrahedral_in(model, bonds, j, part or model.sites[k].part, k)
+    own = model.sites[k].part
+    if any(c.distance < _CONJUGATED_BOND for c in contacts if model.sites[c.j].part == own):
+        return False
+    centre = model.cartesian(model.sites[k].frac)
+    points = [c.cart_j for c in contacts]
+    return len(points) != 3 or angle_sum(centre, points) < _PLANAR_ANGLE_SUM
 
 
 def _not_yet_split(model: Structure, labels) -> list[int]:

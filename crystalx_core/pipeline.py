@@ -31,14 +31,21 @@ from crystalx_core.crystallography.solve import RUNS, Solution, data_r_sigma, so
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.hydrogen_evidence import LOW_RMS, weigh_hydrogens
+from crystalx_core.hydrogen_evidence import LOW_RMS, input_hydrides_shown, weigh_hydrogens
 from crystalx_core.io.stated_r1 import StatedR1
-from crystalx_core.partial_sites import PartialSites, add_partial_sites
+from crystalx_core.partial_sites import (
+    MIN_CYCLES,
+    PartialSites,
+    add_peak_sites,
+    refine_short_sites,
+    saturated_counts,
+)
 from crystalx_core.overlaps import overlap_note
 from crystalx_core.repeated_atoms import without_repeated_atoms
 from crystalx_core.riding import (
     HydrogenPlan,
     input_groups,
+    input_hydrides,
     input_hydrogens_kept,
     keep_input_names,
     ride_as_input,
@@ -427,14 +434,27 @@ def _finish_job(
         )
         with timed(timings, "partly occupied sites", progress):
             # an isotropic model's anisotropy shows as peaks beside its atoms: split atoms, no parts
-            partial = (
-                add_partial_sites(
-                    refinements[-1][1], reflections, cycles, True, instructions, short
+            partial, parted_notes = PartialSites(refinements[-1][1]), []
+            if anisotropic:
+                partial, whole = refine_short_sites(
+                    partial.refined, reflections, cycles, True, instructions, short
                 )
-                if anisotropic
-                else PartialSites(refinements[-1][1])
-            )
-        notes += partial.notes()
+                if partial.alternatives and (
+                    replanned := _hydrogens_in_parts(
+                        partial,
+                        assignment,
+                        hydrogens,
+                        reflections,
+                        given,
+                        cycles,
+                        shelx,
+                        given_restraints,
+                        parted_notes,
+                    )
+                ):
+                    plan, partial.refined, instructions = replanned
+                partial = add_peak_sites(partial, reflections, cycles, True, instructions, whole)
+        notes += partial.notes() + parted_notes
         if partial.added or partial.occupancies:
             refinements.append(("riding H, partly occupied sites", partial.refined))
             plan.structure = partial.refined.structure
@@ -680,6 +700,16 @@ def hydrogen_plan(
         )
     # the published formula is evidence the geometry rules cannot outweigh
     kept, groups = kept or {}, groups or {}
+    # the input's hydrides stay without a map; with one, where it shows them (issue 23)
+    hydrides = input_hydrides(model, groups)
+    if density is None:
+        hydride_notes = {k: unchecked_hydride_note(len(kept[k])) for k in hydrides if k in kept}
+    else:
+        shown = input_hydrides_shown(
+            model, {k: [h.xyz for h in g] for k, g in hydrides.items()}, density
+        )
+        hydride_notes = {k: note for k, (seen, note) in shown.items()}
+        kept = {k: group for k, group in kept.items() if shown.get(k, (True,))[0]}
     counts, declared = held_to_formula(declared_no_h, hydrogen_counts(model, method))
     for k, (site, (n_h, scores)) in enumerate(zip(assignment.sites, counts)):
         n_h, scores = (len(kept[k]), {len(kept[k]): 1.0}) if k in kept else (n_h, scores)
@@ -690,10 +720,14 @@ def hydrogen_plan(
         return ride_as_input(model, {}, groups, kept=kept)
     if density is None:  # the riding note keeps what was asked on a metal; the answer none
         plan = ride_as_input(model, assignment.h_counts(), groups, kept=kept)
-        for k in unseen_metal_hydrogens(model, assignment.h_counts()):
+        for k in unseen_metal_hydrogens(model, assignment.h_counts(), kept):
             assignment.sites[k].h_count = 0
+        _prefix_notes(plan, hydride_notes)
         return plan
-    first = assignment.h_counts()
+    # an input hydride is the map's already (input_hydrides_shown), not an H asked on its metal
+    for k in set(hydride_notes) - set(kept):
+        assignment.sites[k].h_count = 0
+    first = {k: n for k, n in assignment.h_counts().items() if k not in hydride_notes}
     evidence = weigh_hydrogens(model, first, density, reflections)
     if resolve_hydrogen_method(method) == "model":
         _withdraw_formula_hydrogens(model, first, evidence)
@@ -708,11 +742,25 @@ def hydrogen_plan(
         kept=kept,
         halves=evidence.halves,
     )
-    for k, note in evidence.notes.items():
-        plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
+    _prefix_notes(plan, evidence.notes)
+    _prefix_notes(plan, hydride_notes)
     if notes is not None:
         notes += evidence.job_notes(model)
     return plan
+
+
+def unchecked_hydride_note(n: int) -> str:
+    """The note on a metal keeping `n` hydrides of the input where no map weighs them."""
+    return f"the input's hydride{'s' if n > 1 else ''} kept: no difference map here to check " + (
+        "them" if n > 1 else "it"
+    )
+
+
+def _prefix_notes(plan: HydrogenPlan, notes: dict[int, str]) -> None:
+    """Each of `notes` put before the plan's own note on its site: the map's word first, then
+    what was written (a kept H's note names the input's H it renamed)."""
+    for k, note in notes.items():
+        plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
 
 
 def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidence) -> None:
@@ -774,6 +822,109 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
             f"map found elsewhere now meet ({found}); {evidence.shown[k]} peak(s) over "
             f"{LOW_RMS:g} rms here" + (f"; {verdict.text()}" if verdict is not None else "")
         )
+
+
+def _hydrogens_in_parts(
+    partial: PartialSites,
+    assignment: Assignment,
+    hydrogens: str,
+    reflections,
+    given: Structure,
+    cycles: int,
+    shelx,
+    given_restraints,
+    notes: list[str],
+):
+    """(plan, refinement, instructions) with the H planned again once one atom's places are
+    PART 1 and 2 (PartialSites.alternatives), each place and the atoms bonded to them riding
+    in each PART on its free variable, as SHELXL's HFIX in a PART does. The counts are the
+    hydrogen model's on the parted model, or each element's valence filled in one PART
+    (partial_sites.saturated_counts: a smeared pivot's short bonds to both places read as a
+    C=O, sugar's CH2OH as CHO) where they lower R1 and wR2 both; kept where it lowers wR2
+    below the model as it stands (None else, the note saying so)."""
+    parted = partial.refined.structure
+    heavy = parted.with_sites([s for s in parted.sites if not is_hydrogen(s.element)])
+    if [s.label for s in heavy.sites] != [s.new_label for s in assignment.sites]:
+        return None  # the occupancy step adds no site; any other model is not the plan's
+    before = [(s.h_count, s.h_scores) for s in assignment.sites]
+    groups = input_groups(heavy, given)
+    kept = input_hydrogens_kept(heavy, given, groups)
+    density = difference_density(heavy, reflections)
+    own_notes: list[str] = []
+    model_plan = hydrogen_plan(
+        heavy,
+        assignment,
+        hydrogens,
+        density,
+        own_notes,
+        reflections,
+        given.declared_no_h,
+        kept,
+        groups,
+    )
+    saturated = saturated_counts(heavy, partial.alternatives)
+    filled = ride_as_input(
+        heavy, {**assignment.h_counts(), **saturated}, groups, density=density, kept=kept
+    )
+    tried = {}  # how the counts were chosen → (plan, refinement, instructions)
+    for how, plan in (("the hydrogen model's counts", model_plan), ("valences filled", filled)):
+        keep_input_names(plan, heavy, given, groups)
+        try:
+            tried[how] = (
+                plan,
+                *_refined_with_user_restraints(
+                    plan, reflections, max(cycles, MIN_CYCLES), True, shelx, [], given_restraints
+                ),
+            )
+        except RefinementError:
+            continue
+    labels = ", ".join(partial.alternatives)
+    how = "the hydrogen model's counts"
+    if how not in tried:
+        notes.append(f"H of {labels} and their neighbours not placed: no refinement")
+        return None
+    # the filled valences only where they lower R1 and wR2 both below the model's counts
+    if len(tried) == 2 and _lower_both(tried["valences filled"][1], tried[how][1]):
+        how = "valences filled"
+    plan, refined, instructions = tried[how]
+    if refined.wr2 >= partial.refined.wr2:
+        for site, (n_h, scores) in zip(assignment.sites, before):
+            site.h_count, site.h_scores = n_h, scores
+        notes.append(
+            f"H of {labels} (one atom's places) and their neighbours not placed in their "
+            f"PARTs: wR2 {refined.wr2:.4f} with them, {partial.refined.wr2:.4f} without"
+        )
+        return None
+    chosen = how
+    if plan is filled:  # the note names each count the data took over the model's
+        overruled = [
+            f"{heavy.sites[k].label} {n_h} H (the model's {assignment.sites[k].h_count})"
+            for k, n_h in saturated.items()
+            if n_h != assignment.sites[k].h_count
+        ]
+        chosen = f"{how}, over the hydrogen model's by R1 and wR2: " + ", ".join(overruled)
+        for k, n_h in saturated.items():
+            assignment.sites[k].h_count = n_h
+    else:
+        notes += [note for note in own_notes if note not in notes]
+    in_parts = Counter(s.part for s in plan.structure.sites if is_hydrogen(s.element) and s.part)
+    notes.append(
+        f"H planned again with {labels} as one atom's places ({chosen}): "
+        + ", ".join(f"{n} H in PART {part}" for part, n in sorted(in_parts.items()))
+        + f"; R1 {refined.r1:.4f}, wR2 {refined.wr2:.4f} ("
+        + "; ".join(
+            f"{other} R1 {one[1].r1:.4f}, wR2 {one[1].wr2:.4f}"
+            for other, one in tried.items()
+            if other != how
+        )
+        + ("; " if len(tried) == 2 else "")
+        + f"without them R1 {partial.refined.r1:.4f}, wR2 {partial.refined.wr2:.4f})"
+    )
+    return plan, refined, instructions
+
+
+def _lower_both(one: RefinementResult, other: RefinementResult) -> bool:
+    return one.r1 < other.r1 and one.wr2 < other.wr2
 
 
 def _refined_with_user_restraints(

@@ -45,7 +45,10 @@ def _text(longest: int):
     return Annotated[str, Field(min_length=1, max_length=longest)]
 
 
-Label = _text(MAX_LABEL)
+# a label is one word of an Olex2 command ('name Q1 C1'): a blank or control character inside
+# (a space, a tab, a newline) splits it, and the command names another atom or none
+ONE_WORD = r"^[^\s\x00-\x1f\x7f]*$"
+Label = Annotated[str, Field(min_length=1, max_length=MAX_LABEL, pattern=ONE_WORD)]
 Element = _text(3)
 
 
@@ -156,7 +159,7 @@ class PlanSite(_Schema):
 
     label: Label
     element: Element
-    new_label: Optional[Annotated[str, Field(max_length=MAX_LABEL)]] = None
+    new_label: Optional[Annotated[str, Field(max_length=MAX_LABEL, pattern=ONE_WORD)]] = None
     h_count: _whole(0, 4) = 0
 
 
@@ -336,6 +339,8 @@ def _wrong(problem: dict) -> str:
         return "is not a field of this request"
     if kind == "finite_number":
         return "is NaN or infinity"
+    if kind == "string_pattern_mismatch":  # ONE_WORD, the only pattern
+        return f"should be one word, no blank or control character in it (an Olex2 command's){seen}"
     if kind == "literal_error":
         return f"should be {context['expected']}{seen}"
     if kind in ("too_short", "too_long"):

@@ -6,7 +6,11 @@ atoms cannot share a place, and each would take the other's image as a bonded ne
 so the H counts go wrong; the later one is left out, as Olex2's `fuse` merges them, and a
 note names each pair. Atoms the file declares alternatives (different non-zero PARTs, or a
 negative PART against an image, SHELX's rules in geometry.may_bond) are disorder, whatever
-their occupancies say, and stay."""
+their occupancies say, and stay.
+
+Q-peaks are one maximum of density each: a peak on an atom, or on a higher peak (four written
+at one point, peak lists merged by hand), is that density again, and became an atom on top of
+the other; it is left out the same way, the highest peak of a place kept."""
 
 from __future__ import annotations
 
@@ -44,17 +48,49 @@ def without_repeated_atoms(
             ):
                 left_out[i] = c.j
                 break
-    if not left_out:
+    peaks = _repeated_peaks(structure)
+    if not left_out and not peaks:
         return structure, ""
-    pairs = ", ".join(f"{sites[i].label} on {sites[j].label}" for i, j in left_out.items())
-    kept = [s for k, s in enumerate(sites) if k not in left_out]
-    if olex2_model:
-        return structure.with_sites(kept), (
-            f"atoms the model holds twice, each a whole atom on an earlier one or its symmetry "
-            f"image ({pairs}): the later left out of this answer; run `fuse` in Olex2 to merge "
-            "them in the model"
+    kept = [s for k, s in enumerate(sites) if k not in left_out and k not in peaks]
+    notes = [_note(sites, left_out, olex2_model)] if left_out else []
+    if peaks:
+        pairs = _pairs(sites, peaks)
+        notes.append(
+            f"Q-peaks on an atom or a higher peak, one density each ({pairs}): the lower left "
+            + ("out of this answer; `kill` them in Olex2" if olex2_model else "out")
         )
-    return structure.with_sites(kept), (
+    return structure.with_sites(kept), "; ".join(notes)
+
+
+def _pairs(sites, left_out: dict[int, int]) -> str:
+    return ", ".join(f"{sites[i].label} on {sites[j].label}" for i, j in left_out.items())
+
+
+def _note(sites, left_out: dict[int, int], olex2_model: bool) -> str:
+    """The note on atoms listed twice; for the user's Olex2 model it asks for `fuse` there."""
+    if olex2_model:
+        return (
+            f"atoms the model holds twice, each a whole atom on an earlier one or its symmetry "
+            f"image ({_pairs(sites, left_out)}): the later left out of this answer; run `fuse` "
+            "in Olex2 to merge them in the model"
+        )
+    return (
         f"atoms the file lists twice, each a whole atom on an earlier one or its symmetry "
-        f"image ({pairs}): the later left out (Olex2's `fuse`)"
+        f"image ({_pairs(sites, left_out)}): the later left out (Olex2's `fuse`)"
     )
+
+
+def _repeated_peaks(structure: Structure) -> dict[int, int]:
+    """Peak → the atom or higher peak (ties: the one listed first) it lies within REPEAT Å of,
+    or of an image of; a peak near its own image (on a special position) is no repeat."""
+    sites = structure.sites
+    peaks = [i for i, site in enumerate(sites) if site.is_peak]
+    peaks.sort(key=lambda i: -(sites[i].peak_height or 0.0))  # stable: ties in file order
+    rank = {i: r for r, i in enumerate(peaks)}
+    left_out: dict[int, int] = {}
+    for i, contacts in zip(peaks, neighbours(structure, REPEAT, centres=peaks)):
+        for c in contacts:
+            if c.j != i and c.j not in left_out and rank.get(c.j, -1) < rank[i]:
+                left_out[i] = c.j
+                break
+    return left_out

@@ -212,28 +212,11 @@ def add_riding_hydrogens(
     for i, (key, site) in enumerate(zip(pivots, heavy.sites)):
         sites.append(site)
         if key in kept:
-            own = kept[key]
-            plan.groups[key] = range(len(sites), len(sites) + len(own))
-            plan.codes[key] = own[0].afix
+            plan.groups[key] = range(len(sites), len(sites) + len(kept[key]))
+            plan.codes[key] = kept[key][0].afix
             plan.kept.add(key)
-            plan.notes[key] = (
-                f"{', '.join(h.label for h in own)} kept as the input refined "
-                f"{'them' if len(own) > 1 else 'it'}: SHELXL has no riding geometry for "
-                + (
-                    f"this {site.element}H{len(own)} (no HFIX code fits it)"
-                    if has_riding_geometry(site.element)
-                    else f"{site.element}–H"
-                )
-            )
-            sites.extend(own)
-            placed.extend(heavy.cartesian(h.frac) for h in own)
-            pivot = heavy.cartesian(site.frac)
-            plan.kept_restraints += [
-                "DFIX %.2f %s %s"
-                % (np.linalg.norm(heavy.cartesian(h.frac) - pivot), site.label, h.label)
-                for h in own
-                if h.afix == 0
-            ]
+            sites.extend(kept[key])
+            placed.extend(heavy.cartesian(h.frac) for h in kept[key])
             continue
         n_h = h_counts.get(key, 0)
         if n_h <= 0:
@@ -365,6 +348,7 @@ def add_riding_hydrogens(
                 occupancy=occupancy,
                 part=part,
                 afix=code,
+                free_variable=site.free_variable,  # a partly occupied site's H with its variable
                 # on the pivot's free variable, as SHELXL's H of a disordered group (21 with it;
                 # 30.33333 for a methyl's H over a threefold axis, under a 30.33333 C)
                 input_variable=site.input_variable
@@ -410,8 +394,9 @@ def add_riding_hydrogens(
         sites,
         [k for group in new_h for k in group],
         {s.label.upper() for s in heavy.sites}
-        | {h.label.upper() for own in kept.values() for h in own},
+        | {h.label.upper() for own in kept.values() for h in own if _writable(h.label)},
     )
+    _write_kept(plan, heavy, sites)
     plan.restraints = [
         line
         for pivot, group, xh, hh in restrained
@@ -423,6 +408,47 @@ def add_riding_hydrogens(
     ):  # the formula left H out: the H we add still need an SFAC
         plan.structure = replace(plan.structure, sfac=[*heavy.sfac, "H"], unit=[*heavy.unit, 0.0])
     return plan
+
+
+def _write_kept(plan: HydrogenPlan, heavy: Structure, sites: list[Site]) -> None:
+    """The kept H groups (plan.kept) named as SHELX reads them, each noted and, where refined
+    freely (AFIX 0), held at the input's X–H by DFIX: a CIF's H(1) is no SHELX name, so it
+    takes a free name after the riding H have theirs (the input's in the note)."""
+    # each group follows its pivot in `sites`
+    pivot_of = {k: plan.groups[key].start - 1 for key in plan.kept for k in plan.groups[key]}
+    odd = [k for k in pivot_of if not _writable(sites[k].label)]
+    given = {k: sites[k].label for k in odd}
+    for k in odd:
+        label = h_label(sites[pivot_of[k]].label, 0, 1, sites[k].element)
+        sites[k] = replace(sites[k], label=label)
+    _name_hydrogens(sites, odd, {s.label.upper() for k, s in enumerate(sites) if k not in odd})
+    for key in sorted(plan.kept):
+        site = sites[plan.groups[key].start - 1]
+        own = [sites[k] for k in plan.groups[key]]
+        renamed = [f"{given[k]} as {sites[k].label}" for k in plan.groups[key] if k in given]
+        plan.notes[key] = (
+            f"{', '.join(h.label for h in own)} kept as the input refined "
+            f"{'them' if len(own) > 1 else 'it'}"
+            + (f" (the input's {', '.join(renamed)})" if renamed else "")
+            + ": "
+            + (
+                "a hydride (refine it against the data)"
+                if is_metal(site.element)
+                else "SHELXL has no riding geometry for "
+                + (
+                    f"this {site.element}H{len(own)} (no HFIX code fits it)"
+                    if has_riding_geometry(site.element)
+                    else f"{site.element}–H"
+                )
+            )
+        )
+        pivot = heavy.cartesian(site.frac)
+        plan.kept_restraints += [
+            "DFIX %.2f %s %s"
+            % (np.linalg.norm(heavy.cartesian(h.frac) - pivot), site.label, h.label)
+            for h in own
+            if h.afix == 0
+        ]
 
 
 @dataclass
@@ -574,10 +600,24 @@ def input_hydrogens_kept(
     model: Structure, given: Structure, groups: dict[int, list[InputH]] | None = None
 ) -> dict[int, list[Site]]:
     """The H of `given` (the input) on atoms of `model` (its atoms, assigned, without H) that
-    no HFIX places (_kept_groups: P, Si, Ge, As ..., a bridging B–H–B), by pivot, each the
-    input's site moved to its image beside the pivot: the job keeps them as the user refined
-    them (add_riding_hydrogens' `kept`) instead of dropping them. `groups`: input_groups."""
+    no HFIX places (_kept_groups: P, Si, Ge, As ..., a bridging B–H–B, a metal's hydride), by
+    pivot, each the input's site moved to its image beside the pivot: the job keeps them as
+    the user refined them (add_riding_hydrogens' `kept`) instead of dropping them, a hydride
+    where no map, or the map, shows it (hydrogen_evidence.input_hydrides_shown). `groups`:
+    input_groups."""
     return _kept_groups(model, input_groups(model, given) if groups is None else groups)
+
+
+def input_hydrides(model: Structure, groups: dict[int, list[InputH]]) -> dict[int, list[InputH]]:
+    """The input's hydrides by the metal of `model` holding them (`groups`: input_groups),
+    where the input had them on a metal too: an H the user refined on a metal is not the job's
+    to remove without evidence (issue 23): kept, unless a difference map does not show them."""
+    return {
+        pivot: group
+        for pivot, group in groups.items()
+        if is_metal(model.sites[pivot].element)
+        and all(h.held_by is not None and is_metal(h.held_by) for h in group)
+    }
 
 
 def unwritten_input_hydrogens(
@@ -653,7 +693,9 @@ def _kept_groups(structure: Structure, groups: dict[int, list[InputH]]) -> dict[
     S, a group choose_hfix gives no code (_OWN_GROUPS), whose atom had such an element in the
     input too (a C the job calls Si held a C–H, no Si–H: the job's count decides), and every H
     a bond's length away (geometry.OVERLAP: not two places of one disordered atom; P–H and
-    Si–H refine to 1.2 Å and more). A metal's H is a hydride (a note), a halide holds none."""
+    Si–H refine to 1.2 Å and more). A metal's H is a hydride, kept where the input had it on a
+    metal too (input_hydrides); a halide holds none."""
+    hydride = input_hydrides(structure, groups)
     heavy_index = [
         i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak
     ]
@@ -665,7 +707,7 @@ def _kept_groups(structure: Structure, groups: dict[int, list[InputH]]) -> dict[
         site = structure.sites[pivot]
         xyz = structure.cartesian(site.frac)
         if (
-            is_metal(site.element)
+            (is_metal(site.element) and pivot not in hydride)
             or site.element in HALOGENS
             or any(
                 h.held_by not in (None, site.element) and has_riding_geometry(h.held_by)
@@ -834,9 +876,9 @@ def _unlike(model: Structure, given: Structure, pairs: list[tuple[Site, Site]]) 
 def _nearest_pivots(structure: Structure) -> dict[int, tuple[int, np.ndarray]]:
     """H site → (the non-H site that holds it, geometry.bonded_h_contacts: the nearest within
     its element's reach (h_reach) that it may bond to by SHELX's PART rules; the H's nearest
-    image beside that site), as bonded_h_counts counts them."""
+    image beside that site), as bonded_h_counts counts them; a hydride by its metal."""
     out: dict[int, tuple[float, int, np.ndarray]] = {}
-    for i, contacts in bonded_h_contacts(structure).items():
+    for i, contacts in bonded_h_contacts(structure, hydrides=True).items():
         for c in contacts:
             if c.j not in out or c.distance < out[c.j][0]:
                 out[c.j] = (c.distance, i, c.cart_j)
@@ -1249,13 +1291,19 @@ def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> Non
         plan.structure = plan.structure.with_sites(sites)
 
 
-def unseen_metal_hydrogens(structure: Structure, counts: dict[int, int]) -> set[int]:
+def unseen_metal_hydrogens(
+    structure: Structure, counts: dict[int, int], kept: dict[int, list[Site]]
+) -> set[int]:
     """The metal sites given H in an answer no difference map checked: a metal's H is a
     hydride the map must show (hydrogen_evidence places those it does), so without one the
     metal gets none; the hydrogen model asked 2 H on the framework Ga of CRYSTALS' zngapo
-    demo, a GaO4 tetrahedron it had no like of in training. (The input's own hydride is not
-    kept either: _kept_groups leaves it to the map, with a note.)"""
-    return {k for k, n_h in counts.items() if n_h > 0 and is_metal(structure.sites[k].element)}
+    demo, a GaO4 tetrahedron it had no like of in training. The input's own hydrides (`kept`,
+    input_hydrogens_kept) stay: the user's model is the evidence there."""
+    return {
+        k
+        for k, n_h in counts.items()
+        if n_h > 0 and is_metal(structure.sites[k].element) and k not in kept
+    }
 
 
 def ride_as_input(

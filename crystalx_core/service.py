@@ -503,7 +503,7 @@ def reply_to(line: bytes) -> tuple[dict, bool]:
                 "too-large", f"request of {len(line)} bytes; the limit is {MAX_REQUEST_BYTES}"
             )
         try:
-            request = json.loads(line)
+            request = json.loads(line, object_pairs_hook=_one_value_per_key)
         except RecursionError:
             raise RequestError(
                 "bad-json", "not JSON this service reads: nested too deeply"
@@ -523,6 +523,17 @@ def reply_to(line: bytes) -> tuple[dict, bool]:
         with suppress(OSError):  # a log on a full disk must not end the service either
             traceback.print_exc(file=sys.stderr)
         return _error(request_id, "internal", f"{type(error).__name__}: {error}"), True
+
+
+def _one_value_per_key(pairs: list) -> dict:
+    """A JSON object of `pairs`; a key given twice is refused: json.loads kept the last
+    ('"method": "shutdown", "method": "ping"' was a ping), which the client may not have meant."""
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        seen = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise RequestError("bad-json", f"key {quote(twice)} given twice in one object")
+    return found
 
 
 def _error(request_id, code: str, message: str) -> dict:

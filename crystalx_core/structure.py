@@ -154,6 +154,9 @@ class Structure:
     # the input's free variables 2, 3, ... (FVAR after the overall scale) as last refined:
     # fv(m) is free_variable_values[m - 2] (Site.input_variable)
     free_variable_values: tuple[float, ...] = ()
+    # the job's free variables (Site.free_variable, m >= 2) whose values sum to one: one atom's
+    # three places, as SHELXL's SUMP 1 0.01 1 m1 1 m2 1 m3 holds them (refined exactly so)
+    occupancy_sums: tuple[tuple[int, ...], ...] = ()
     # anomalous dispersion the input gives (SHELX DISP), element → (f', f''): used in place of
     # the tables for the wavelength, as SHELXL uses it
     dispersion: dict[str, tuple[float, float]] = field(default_factory=dict)

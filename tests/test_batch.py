@@ -29,7 +29,7 @@ def folder(tmp_path, shared_data):
 
 def test_inputs_one_per_name_with_reflections_and_without_our_outputs(folder):
     (folder / "old_crystalx.res").write_text("an output of an earlier run\n")
-    items = find_inputs(str(folder))
+    items = find_inputs(str(folder)).items
     assert [i.model.name for i in items] == [
         "N2_epoxide.cif",
         "XH_alanine.cif",
@@ -37,7 +37,7 @@ def test_inputs_one_per_name_with_reflections_and_without_our_outputs(folder):
         "sucrose.res",
         "urea.cif",
     ]
-    assert [i.model.name for i in find_inputs(str(folder / "*.cif"))] == [
+    assert [i.model.name for i in find_inputs(str(folder / "*.cif")).items] == [
         "N2_epoxide.cif",
         "XH_alanine.cif",
         "urea.cif",
@@ -90,7 +90,11 @@ def test_the_command_assigns_the_folder_records_the_failure_and_resumes(folder):
         "resumed",
         "resumed",
     ]
-    (folder / "urea.cif").touch()  # new model and data: that one is done again
+    (folder / "urea.cif").touch()  # the same content: still the version read
+    (urea,) = [item for item in find_inputs(str(folder)) if item.name == "urea"]
+    assert finished_row(urea, BatchOptions())["status"] == "resumed"
+    with (folder / "urea.cif").open("a") as cif:  # new model and data: that one is done again
+        cif.write("# edited\n")
     third = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600)
     assert [r["status"] for r in json.loads(third.stdout)["rows"]][4] == "ok"
 
@@ -106,7 +110,7 @@ def test_an_empty_folder_is_an_input_error(tmp_path):
 
 def test_the_batch_runs_on_a_local_dask_cluster(folder, tmp_path):
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
-    items = [i for i in find_inputs(str(folder)) if i.model.suffix == ".cif"]
+    items = [i for i in find_inputs(str(folder)).items if i.model.suffix == ".cif"]
     options = BatchOptions(out=tmp_path / "out")
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -171,7 +175,7 @@ def test_a_twin_in_the_folder_is_assigned_and_its_row_says_why_not_refined(
     (tmp_path / "urea.res").write_text(res.replace("HKLF 4", card))
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "urea.hkl")
     for status in ("ok", "resumed"):
-        (row,) = run_batch(find_inputs(str(tmp_path)), BatchOptions(), workers=1)
+        (row,) = run_batch(find_inputs(str(tmp_path)).items, BatchOptions(), workers=1)
         assert (row["status"], row["hkl"]) == (status, "")
         assert row["error"] == ""  # a finished job: the reason is its note, not an error
         assert row["note"].startswith("not refined: ") and "SHELXL or Olex2" in row["note"]
@@ -191,7 +195,7 @@ def test_resuming_without_refinement_does_not_read_the_model_again(
     the CIF's own): main did, by the files' times, and never refined it."""
     shutil.copy(BENCHMARK / "XH_alanine" / "model.cif", tmp_path / "alanine.cif")
     options = BatchOptions(refine=False, method="baseline")
-    (item,) = find_inputs(str(tmp_path))
+    (item,) = find_inputs(str(tmp_path)).items
     (row,) = run_batch([item], options, workers=1)
     assert row["status"] == "ok"
     reads = []
@@ -221,7 +225,9 @@ def test_a_cif_with_its_own_refln_loop_is_refined_and_so_is_one_without_sigma(
     shutil.copy(corpus / "sf_p-1_a.cif", tmp_path / "pa.cif")
     shutil.copy(corpus / "codtools_2019572.cif", tmp_path / "nosigma.cif")
     for status in ("ok", "resumed"):
-        rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)), BatchOptions(), 1)}
+        rows = {
+            r["name"]: r for r in run_batch(find_inputs(str(tmp_path)).items, BatchOptions(), 1)
+        }
         assert rows["pa"]["status"] == status and rows["pa"]["hkl"] == str(tmp_path / "pa.cif")
         assert abs(rows["pa"]["r1"] - 0.0302) < 0.005 and rows["pa"].get("note", "") == ""
         estimated = rows["nosigma"]
@@ -252,7 +258,7 @@ def test_a_loop_without_sigma_leaves_the_hkl_beside_it_and_a_broken_own_loop_fai
     good = " 3 0 0 35.38 0.28\n"
     (tmp_path / "bad.cif").write_text(text.replace(good, " 3 0 0 35.3B 0.28\n"))
     line = text[: text.index(good)].count("\n") + 1
-    rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)), BatchOptions(), 1)}
+    rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)).items, BatchOptions(), 1)}
     pa = rows["pa"]
     assert (pa["status"], pa["hkl"], pa.get("note", "")) == ("ok", str(hkl), "")
     assert abs(pa["r1"] - 0.0302) < 0.005
@@ -299,10 +305,38 @@ def test_an_input_saved_while_its_job_ran_is_done_again_by_the_next_batch(
     else:
         read = saved_meanwhile(crystalx_core.io.find_reflections)
         monkeypatch.setattr(crystalx_core.io, "find_reflections", read)
-    (item,) = find_inputs(str(tmp_path))
+    (item,) = find_inputs(str(tmp_path)).items
     options = BatchOptions(method="baseline", hydrogens="rules", cycles=1)
     assert run_one(item, options)["status"] == "ok"
     assert finished_row(item, options) is None
     monkeypatch.undo()
+    assert run_one(item, options)["status"] == "ok"
+    assert finished_row(item, options)["status"] == "resumed"
+
+
+@pytest.mark.parametrize("changed", ["model", "reflections"])
+def test_an_input_rewritten_at_its_size_and_time_is_done_again(tmp_path, shared_data, changed):
+    """`cp -p`, `rsync -t` or a share's 2-s timestamps bring a new version of an input at the
+    old one's size and modification time: main's stamps (size and time) took it for the version
+    read and resumed outputs of the old. The stamps hold the content's hash now."""
+    import os
+
+    from crystalx_core.batch import run_one
+
+    res, hkl = tmp_path / "urea.res", tmp_path / "urea.hkl"
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", res)
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", hkl)
+    (item,) = find_inputs(str(tmp_path))
+    options = BatchOptions(method="baseline", hydrogens="rules", cycles=1)
+    assert run_one(item, options)["status"] == "ok"
+    assert finished_row(item, options)["status"] == "resumed"
+    path = res if changed == "model" else hkl
+    old, text = path.stat(), path.read_text()
+    # a digit of a coordinate or of an intensity: the same size, another version
+    new = text.replace("0.144653", "0.144655") if changed == "model" else text.replace("1", "2", 7)
+    assert new != text and len(new) == len(text)
+    path.write_text(new)
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert finished_row(item, options) is None
     assert run_one(item, options)["status"] == "ok"
     assert finished_row(item, options)["status"] == "resumed"

@@ -45,7 +45,7 @@ def _xprep_ins(res: str) -> str:
 def _chosen(folder):
     """(model, reflections file, left out) of each structure batch finds, by relative paths."""
     rows = []
-    for item in find_inputs(str(folder)):
+    for item in find_inputs(str(folder)).items:
         hkl = item.load().reflections_file()
         rows.append(
             (
@@ -177,9 +177,9 @@ def test_a_tree_of_dataset_folders_is_searched_within_limits(tmp_path, shared_da
     _write(deep.parent, {"shallow.res": res})
     _write(tmp_path / "out" / "s1", {"x_crystalx.res": res, "x.res": res})
     os.symlink(tmp_path, tmp_path / "s2" / "up")
-    unsearched = []
-    items = find_inputs(str(tmp_path), skip=tmp_path / "out", unsearched=unsearched)
-    assert unsearched == [f"{deep} (deeper than {MAX_DEPTH} levels)"]
+    found = find_inputs(str(tmp_path), skip=tmp_path / "out")
+    assert found.unsearched == [f"{deep} (deeper than {MAX_DEPTH} levels)"]
+    items = found.items
     assert [item.label for item in items] == [
         f"{deep.parent.relative_to(tmp_path).as_posix()}/shallow",
         "rigaku/exp_1/exp_1",
@@ -190,7 +190,9 @@ def test_a_tree_of_dataset_folders_is_searched_within_limits(tmp_path, shared_da
     assert items[1].load().reflections_file().name == "exp_1_twin1_hklf5.hkl"
     assert _chosen(tmp_path / "s1") == [("x.res", "x.hkl", [])]
     # --out naming the folder given itself (`batch s1 --out s1`, as on main): still searched
-    assert [item.label for item in find_inputs(str(tmp_path / "s1"), tmp_path / "s1")] == ["x"]
+    assert [item.label for item in find_inputs(str(tmp_path / "s1"), tmp_path / "s1").items] == [
+        "x"
+    ]
 
 
 def test_a_folder_not_searched_is_said_in_one_line(tmp_path, monkeypatch, capsys):
@@ -221,7 +223,7 @@ def test_each_datasets_outputs_go_to_its_own_folder_under_out(tmp_path, shared_d
         _write(tmp_path / "data" / dataset, {"x.res": res})
     shutil.copy(SUCROSE, tmp_path / "data" / "top.res")
     options = BatchOptions("baseline", "rules", 1, tmp_path / "out", refine=False)
-    items = find_inputs(str(tmp_path / "data"))
+    items = find_inputs(str(tmp_path / "data")).items
     assert [output_prefix(item, options).relative_to(tmp_path).as_posix() for item in items] == [
         "out/s1/x_crystalx",
         "out/s2/x_crystalx",
@@ -258,3 +260,146 @@ def test_a_tree_batch_holds_one_lock_and_stops_a_batch_below_or_above_it(tmp_pat
         with pytest.raises(CrystalXError, match="another crystalx batch"):
             with _folders_locked({lab / "s1", tmp_path / "s001"}, {tmp_path}):
                 pass
+
+
+def _aged(path, seconds: float) -> None:
+    """Set the file's modification time `seconds` after its folder's other files' (or before)."""
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + int(seconds * 1e9)))
+
+
+def test_an_ins_edited_after_shelxls_last_run_is_the_structure_read(tmp_path, shared_data):
+    """SHELXL reads name.ins and writes name.res; the user copies name.res to name.ins, edits
+    it and runs SHELXL again. Olex2's reap opens the newer of the two (pcxod/olex2
+    olex/xpprocs.cpp, TMainForm::macReap: FileAge(ins) < FileAge(res) ? res : ins): an .ins
+    saved after the .res is the user's latest model, which main passed over for the .res.
+    Within 2 s (a folder copied or unpacked at once) the .res, SHELXL's result, is read."""
+    res = SUCROSE.read_text()
+    edited = res.replace("FVAR", "REM O1 is OH, not O\nFVAR", 1)
+    _write(tmp_path / "edited", {"zk.res": res, "zk.ins": edited, "zk.hkl": HKL})
+    _aged(tmp_path / "edited" / "zk.ins", 300)
+    _write(tmp_path / "run", {"zk.res": res, "zk.ins": edited, "zk.hkl": HKL})
+    _aged(tmp_path / "run" / "zk.res", 300)
+    _write(tmp_path / "copied", {"zk.res": res, "zk.ins": edited})
+    _aged(tmp_path / "copied" / "zk.ins", 1)
+    (item,) = find_inputs(str(tmp_path / "edited")).items
+    assert (item.model.name, [p.name for p in item.left_out]) == ("zk.ins", ["zk.res"])
+    assert "zk.ins saved after zk.res" in item.why
+    assert [(i.model.name, i.why) for i in find_inputs(str(tmp_path / "run")).items] == [
+        ("zk.res", "")
+    ]
+    assert [i.model.name for i in find_inputs(str(tmp_path / "copied")).items] == ["zk.res"]
+    # an edit that breaks the .ins: its failed row says why the .ins, not the .res, was read
+    _write(tmp_path / "typo", {"zk.res": res, "zk.ins": res.replace("O1    3 ", "O1    9 ", 1)})
+    _aged(tmp_path / "typo" / "zk.ins", 300)
+    (item,) = find_inputs(str(tmp_path / "typo")).items
+    row = run_one(item, BatchOptions("baseline", "rules", 1, tmp_path / "out", refine=False))
+    assert (row["status"], row["note"]) == ("failed", item.why)
+    assert "SFAC index 9" in row["error"] and "zk.ins saved after zk.res" in item.why
+
+
+def test_a_solution_saved_with_a_bom_and_crlf_is_still_shelxts(tmp_path, shared_data):
+    """A SHELXT solution opened and saved on Windows (Notepad: CRLF line ends, a UTF-8 byte
+    order mark; 'Unicode': UTF-16) beside the refinement: main no longer saw SHELXT's title
+    behind the BOM and ran it as a crystal of its own."""
+    res = SUCROSE.read_text()
+    _write(tmp_path, {"zk.res": res, "zk.hkl": HKL})
+    crlf = _solution(res, "zk_a.res").replace("\n", "\r\n")
+    (tmp_path / "zk_a.res").write_bytes(b"\xef\xbb\xbf" + crlf.encode())
+    (tmp_path / "zk_b.res").write_bytes(_solution(res, "zk_b.res").encode("utf-16"))
+    assert _chosen(tmp_path) == [("zk.res", "zk.hkl", ["zk_a.res", "zk_b.res"])]
+
+
+def test_a_renamed_solution_is_its_crystals_structure_and_names_its_source(tmp_path, shared_data):
+    """SHELXL keeps SHELXT's title (FC_sucrose: DK_zucker2_0m.res titled DK_Zucker2_0m_a.res),
+    so a file's TITL names the solution it came from. A solution copied under a name of the
+    user's (zk_rt.ins from zk_b.res, refined as zk_rt.res with zk_rt.hkl) beside XPREP's zk.ins
+    and SHELXT's zk_a.res/zk_b.res is that crystal's structure: main ran it and zk_a.res, the
+    crystal twice. Its row names the solution refined (zk.res refined from zk_a.res says
+    nothing: every refinement beside its solutions would). A file with reflections other than
+    the crystal's (another crystal started from that solution), or one started from another
+    refined dataset's model (n_293K from n_100K, TITL n_100K_a.res), is a dataset of its own."""
+    res = SUCROSE.read_text()
+    _write(tmp_path / "rt", {"zk.ins": _xprep_ins(res), "zk.hkl": HKL, "zk_rt.hkl": HKL})
+    for letter in "ab":
+        _write(tmp_path / "rt", {f"zk_{letter}.res": _solution(res, f"zk_{letter}.res")})
+    refined = res.replace("DK_Zucker2_0m_a.res", "zk_b.res", 1)
+    _write(tmp_path / "rt", {"zk_rt.res": refined, "zk_rt.ins": refined})
+    (item,) = find_inputs(str(tmp_path / "rt")).items
+    assert (item.model.name, [p.name for p in item.left_out]) == (
+        "zk_rt.res",
+        ["zk.ins", "zk_a.res", "zk_b.res", "zk_rt.ins"],
+    )
+    assert item.load().reflections_file().name == "zk_rt.hkl"
+    assert "from SHELXT's zk_b.res" in item.why
+    # the usual layout, zk.res refined from zk_a.res beside it: its name says so, no note
+    _write(tmp_path / "apex", {"zk.ins": _xprep_ins(res), "zk.hkl": HKL})
+    _write(tmp_path / "apex", {"zk_a.res": _solution(res, "zk_a.res")})
+    _write(tmp_path / "apex", {"zk.res": res.replace("DK_Zucker2_0m_a.res", "zk_a.res", 1)})
+    assert [(i.model.name, i.why) for i in find_inputs(str(tmp_path / "apex")).items] == [
+        ("zk.res", "")
+    ]
+    # a second crystal of the compound started from that solution, with reflections of its own
+    _write(tmp_path / "rt", {"cu2.res": refined, "cu2.hkl": HKL.replace("100.00", " 50.00")})
+    assert [i.model.name for i in find_inputs(str(tmp_path / "rt")).items] == [
+        "cu2.res",
+        "zk_rt.res",
+    ]
+    temperatures = tmp_path / "temperatures"
+    from_100k = res.replace("DK_Zucker2_0m_a.res", "n_100K_a.res", 1)
+    _write(temperatures, {"n_100K.res": from_100k, "n_100K.hkl": HKL})
+    _write(temperatures, {"n_100K_a.res": _solution(res, "n_100K_a.res")})
+    _write(temperatures, {"n_293K.res": from_100k, "n_293K.hkl": HKL})
+    assert _chosen(temperatures) == [
+        ("n_100K.res", "n_100K.hkl", ["n_100K_a.res"]),
+        ("n_293K.res", "n_293K.hkl", []),
+    ]
+
+
+def test_a_structure_without_reflections_says_why_in_its_row(tmp_path, shared_data, capsys):
+    """A model with no reflections beside it was assigned with an empty R1 and no word; its
+    row and the summary say model only and the names looked for, and a name.hkl.gz or
+    name.hkl.zip (a repository's download) is named to be unpacked."""
+    from crystalx_core.cli import main
+
+    res = SUCROSE.read_text()
+    _write(tmp_path / "data", {"alone.res": res, "packed.res": res})
+    (tmp_path / "data" / "packed.hkl.gz").write_bytes(b"\x1f\x8b\x08\x00")
+    options = BatchOptions("baseline", "rules", 1, tmp_path / "out")
+    rows = [run_one(item, options) for item in find_inputs(str(tmp_path / "data")).items]
+    assert [(row["status"], row["r1"]) for row in rows] == [("ok", None), ("ok", None)]
+    assert rows[0]["note"] == (
+        "model only: no reflections (looked for alone.hkl and alone.fcf beside it, any case)"
+    )
+    assert "packed.hkl.gz is there: unpack it" in rows[1]["note"]
+    assert main(["batch", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "  alone: model only: no reflections (looked for alone.hkl" in out
+
+
+def test_real_folder_names_links_and_a_read_only_tree(tmp_path, shared_data):
+    """A lab's share: names with spaces and accents, a link to a dataset on another disk, a
+    link loop, the tree read-only with --out elsewhere; each dataset once, outputs under
+    --out by its folder, nothing written in the tree (tests run as root: no mode stops a
+    write, so the tree's files and times are checked unchanged). As on main."""
+    from crystalx_core.cli import main
+
+    res = SUCROSE.read_text()
+    tree, other = tmp_path / "share", tmp_path / "other_disk"
+    _write(tree / "Zücker β", {"my crystal.res": res, "my crystal.hkl": HKL})
+    _write(other / "d1", {"e.res": res})
+    os.symlink(other / "d1", tree / "linked")
+    os.symlink(tree, tree / "Zücker β" / "loop")
+    found = find_inputs(str(tree), tmp_path / "out")
+    assert ([i.label for i in found.items], found.unsearched) == (
+        ["Zücker β/my crystal", "linked/e"],
+        [],
+    )
+    before = sorted((p, p.stat().st_mtime_ns) for p in tree.rglob("*") if "loop" not in p.parts)
+    out = tmp_path / "out"
+    args = ["--out", str(out), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main(["batch", str(tree), *args, "--no-refine", "--workers", "1"]) == 0
+    assert (out / "Zücker β" / "my crystal_crystalx.res").is_file()
+    assert (out / "linked" / "e_crystalx.res").is_file()
+    after = sorted((p, p.stat().st_mtime_ns) for p in tree.rglob("*") if "loop" not in p.parts)
+    assert after == before

@@ -115,7 +115,7 @@ def test_sigterm_ends_the_batch_and_its_workers_and_finished_items_stay_finished
     time.sleep(1.0)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == state  # nobody writes any more
     assert not [name for name in state if name.endswith(".tmp")]
-    items = find_inputs(str(folder))
+    items = find_inputs(str(folder)).items
     finished = [i for i in items if (folder / f"{i.name}_crystalx.json").exists()]
     assert 1 <= len(finished) < len(items)
     for item in items:  # each structure has its three outputs, or none
@@ -205,7 +205,7 @@ def test_a_stopped_dask_batch_drops_its_structures_on_the_workers_running_ones_t
         p.name: p.read_bytes() for p in tmp_path.iterdir()
     } == state  # nothing written after the stop
     assert not [name for name in state if name.endswith(".tmp")]
-    for item in find_inputs(str(tmp_path)):  # each structure has its three outputs, or none
+    for item in find_inputs(str(tmp_path)).items:  # each structure has its three outputs, or none
         assert len({(tmp_path / f"{item.name}_crystalx{s}").exists() for s in SUFFIXES}) == 1
     assert 1 <= len([n for n in state if n.endswith("_crystalx.json")]) < 6
 
@@ -233,7 +233,7 @@ def test_a_stopped_batch_writes_the_summary_of_what_is_done_and_the_same_command
     assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
     with open(folder / "crystalx_batch.csv", newline="") as handle:
         rows = {row["name"]: row for row in csv.DictReader(handle)}
-    items = find_inputs(str(folder))
+    items = find_inputs(str(folder)).items
     assert sorted(rows) == sorted(item.name for item in items)
     done = [n for n in rows if (folder / f"{n}_crystalx.json").exists()]
     assert 1 <= len(done) < len(items)
@@ -261,7 +261,7 @@ def test_a_stopped_batch_writes_the_summary_of_what_is_done_and_the_same_command
 
 def earlier_run(folder):
     """Every structure of the folder assigned an hour ago, as by a batch that ran to the end."""
-    items, options = find_inputs(str(folder)), BatchOptions(method="baseline")
+    items, options = find_inputs(str(folder)).items, BatchOptions(method="baseline")
     hour_ago = time.time() - 3600
     for path in folder.iterdir():  # the inputs older still, as the jobs read them
         os.utime(path, (hour_ago - 60,) * 2)

@@ -325,7 +325,7 @@ def test_batch_reads_and_resumes_on_the_file_the_structure_names(tmp_path, share
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", named)
     beside = tmp_path / "x.hkl"
     beside.write_text("   1   0   0   -1.00   -1.00\n")  # would fail the job if it were read
-    (item,) = find_inputs(str(tmp_path))
+    (item,) = find_inputs(str(tmp_path)).items
     options = BatchOptions(method="baseline", hydrogens="rules", cycles=1)
     row = run_one(item, options)
     assert row["status"] == "ok", row["error"]

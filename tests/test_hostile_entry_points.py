@@ -71,7 +71,7 @@ def test_a_dangling_link_does_not_shadow_a_readable_file_of_its_name(tmp_path, s
 
     shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "x.ins")
     (tmp_path / "x.res").symlink_to(tmp_path / "gone.res")
-    [item] = find_inputs(str(tmp_path))
+    [item] = find_inputs(str(tmp_path)).items
     assert (item.model.name, [p.name for p in item.left_out]) == ("x.ins", ["x.res"])
 
 
@@ -82,7 +82,7 @@ def test_a_file_that_disappears_while_the_batch_runs_is_a_failed_row(tmp_path, s
 
     for name in ("a", "b"):
         shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / f"{name}.res")
-    items = find_inputs(str(tmp_path))
+    items = find_inputs(str(tmp_path)).items
     (tmp_path / "b.res").unlink()
     rows = run_batch(items, BatchOptions(method="baseline", hydrogens="rules"), workers=1)
     assert [(row["name"], row["status"]) for row in rows] == [("a", "ok"), ("b", "failed")]

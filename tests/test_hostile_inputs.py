@@ -356,3 +356,67 @@ def test_an_index_past_the_ewald_limit_is_left_out_with_a_note(shared_data, tmp_
         and note.endswith("(the first 9999 0 1)")
         for note in reflections.notes
     ), reflections.notes
+
+
+def test_q_peaks_at_one_point_are_one_atom_with_a_note(tmp_path, capsys, shared_data):
+    """The .res of a solution with Q1 written four times within 0.07 Å: main wrote four O on
+    top of each other (14 O for UNIT's 11) with no note; the lower peaks are left out, named."""
+    text = (shared_data / "benchmark" / "FC_sucrose" / "published.res").read_text()
+    head, atoms = text.split("FVAR")
+    atoms = [line.split() for line in atoms.splitlines()[1:] if re.match(r"[CO]\d", line)]
+    peaks = [(a[2], a[3], a[4], 8 if a[0][0] == "O" else 6) for a in atoms]
+    first = peaks[0]
+    peaks[1:1] = [
+        (f"{float(first[0]) + 0.003 * k:.5f}", *first[1:3], 7.9 - k / 10) for k in (1, 2, 3)
+    ]
+    lines = [f"Q{k} 1 {x} {y} {z} 11.0 0.05 {h}" for k, (x, y, z, h) in enumerate(peaks, 1)]
+    res = tmp_path / "x.res"
+    res.write_text(head + "FVAR 1.0\n" + "\n".join(lines) + "\nHKLF 4\nEND\n")
+    assert (
+        main(["assign", str(res), "--quiet", "--method", "baseline", "--hydrogens", "rules"]) == 0
+    )
+    assert (
+        "one density each (Q2 on Q1, Q3 on Q1, Q4 on Q1): the lower left out"
+        in capsys.readouterr().out
+    )
+    import json
+
+    atoms = json.loads((tmp_path / "x_crystalx.json").read_text())["atoms"]
+    assert sorted(a["label"] for a in atoms) == sorted(
+        f"Q{k}" for k in range(1, 27) if k not in (2, 3, 4)
+    )
+
+
+def test_a_q_peak_beside_its_own_image_on_a_special_position_stays_one_atom(
+    tmp_path, capsys, shared_data
+):
+    """XH_HMaMg's Mg sits on an inversion centre; as a Q-peak 0.03 Å off it, the peak lies 0.06 Å
+    from its own image: one atom on the special position, kept. A lower peak at that image is the
+    same density again and is left out, named."""
+    text = (shared_data / "benchmark" / "XH_HMaMg" / "published.res").read_text()
+    head, body = text.split("FVAR")
+    rows = re.findall(r"^([CO]\d|MG1) +\d+ +(\S+) +(\S+) +(\S+)", body.split("HKLF")[0], re.M)
+    shift = 0.03 / 10.195  # Å along a
+    height = {"M": 12.0, "O": 8.0, "C": 6.0}  # by electrons, as a solution's peaks come
+    peaks = [
+        (float(x) + (shift if label == "MG1" else 0), float(y), float(z), height[label[0]])
+        for label, x, y, z in rows
+    ]
+    mg = next(k for k, (label, *_) in enumerate(rows) if label == "MG1")
+    x, y, z, _ = peaks[mg]
+    peaks.append((1 - x, 1 - y, 2 - z, 2.0))  # a lower peak at its inversion image
+    lines = [
+        f"Q{k} 1 {x:.6f} {y:.6f} {z:.6f} 11.0 0.05 {h}" for k, (x, y, z, h) in enumerate(peaks, 1)
+    ]
+    res = tmp_path / "x.res"
+    res.write_text(head + "FVAR 1.0\n" + "\n".join(lines) + "\nHKLF 4\nEND\n")
+    assert (
+        main(["assign", str(res), "--quiet", "--method", "baseline", "--hydrogens", "rules"]) == 0
+    )
+    last = f"Q{len(peaks)}"
+    assert f"one density each ({last} on Q{mg + 1})" in capsys.readouterr().out
+    import json
+
+    atoms = json.loads((tmp_path / "x_crystalx.json").read_text())["atoms"]
+    assert sorted(a["label"] for a in atoms) == sorted(f"Q{k}" for k in range(1, len(peaks)))
+    assert {a["element"] for a in atoms if a["label"] == f"Q{mg + 1}"} == {"Mg"}

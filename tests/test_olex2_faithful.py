@@ -312,6 +312,26 @@ def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_rea
     assert model_of(state).snapshot["sites"][0]["label"] == "C123"  # GetRefinementModel trimmed it
 
 
+def test_9_the_label_limit_is_olex2s_max_label_length_option(ethanol):
+    """Olex2's limit is its option max_label_length, 4 when unset (xlib/xapp.cpp
+    TXApp::GetMaxLabelLength), which the plugin reads as olex2-gui reads an option
+    (olx.app.OptValue: util/pyUtil/olexFunctions.py). Set to 3, GetRefinementModel's corrector
+    trims C101 to C10, so Apply refuses it before any command; main's fixed 4 sent it."""
+    state, _ = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    assert olex_model.max_label_length(olx) == 4
+    state.options["max_label_length"] = "3"
+    assert olex_model.max_label_length(olx) == 3
+    with pytest.raises(olex_model.ApplyError, match="cannot keep"):
+        olex_model.apply_commands(olex, olx, core, ["name Q1 C101"], model_of(state), print)
+    assert state.log == []
+    state.options["max_label_length"] = "5"  # a raised limit keeps a 5-character label
+    olex_model.apply_commands(olex, olx, core, ["name Q1 C1001"], model_of(state), print)
+    assert "C1001" in [a.label for a in state.atoms]
+
+
 @pytest.mark.parametrize("failure", ["file", "program"])
 def test_9_a_refine_that_stopped_before_refining_leaves_revert_possible(ethanol, failure):
     """The GUI's refine macro answers True when it never refined: a failed command (`file`
@@ -441,6 +461,24 @@ def test_kill_deletes_every_peak_named_whatever_the_user_has_selected(ethanol):
     journal = olex_model.apply_commands(olex, olx, core, ["kill Q1 Q2"], model_of(state), print)
     assert state.find("Q1") is None and state.find("Q2") is None
     assert journal.touched == [3, 4]
+
+
+def test_naming_a_peak_leaves_the_other_peaks_numbers(ethanol):
+    """Olex2's label rules when Apply writes atoms back (session 25, docs/olex2_plugins.md
+    'labels written back'): `name` renumbers no Q-peak (xlib/asymmunit.cpp `_UpdateQPeaks` runs
+    only from `LibNewAtom`, when a peak is added), so after Q1 and then Q2 become atoms Q3
+    is still Q3, and a later answer's `Q3` names the same peak (the plugin names it by id)."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    atom = sys.modules["_olex2"].Atom
+    state.atoms += [atom("Q2", "Q", (0.7, 0.7, 0.7), 0.05, peak=1.2)]
+    state.atoms += [atom("Q3", "Q", (0.8, 0.7, 0.7), 0.05, peak=1.0)]
+    olex_model.apply_commands(olex, olx, core, ["name Q1 C3"], model_of(state), print)
+    assert [state.find(q).peak for q in ("Q2", "Q3")] == [1.2, 1.0]
+    olex_model.apply_commands(olex, olx, core, ["name Q2 C4"], model_of(state), print)
+    assert state.find("Q2") is None and state.find("Q3").peak == 1.0
 
 
 def test_a_kill_olex2_refuses_in_a_mode_puts_the_model_back(ethanol):

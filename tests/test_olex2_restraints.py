@@ -103,7 +103,8 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(olex2
         "SIMU 0.03 0.06 2 C1 C2 C3",
         "EXYZ C3 O1",
     ]
-    assert "by residue, range, symmetry" not in note and "CHIV, SAME (smtbx has no" in note
+    assert "by residue, range, symmetry" not in note
+    assert "CHIV, SAME (1 line, the first in Olex2's refinement model: SAME; SHELXL makes" in note
     assert "the first in Olex2's refinement model: DFIX -1.8 0.02 C1 O1" in note
 
 
@@ -222,6 +223,23 @@ def test_a_plugin_job_refines_as_the_command_line_with_the_users_restraints(
     assert abs(figures[False]["wr2"] - refined["wr2"]) > 1e-3
 
 
+def _both_paths(tmp_path, source, olex2_reader):
+    """(lines, note) of the command line's reading of `source`'s published .res, and of the
+    plugin's job on the same file opened in the Olex2 double."""
+    state, olex_model = olex2_reader
+    ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
+    ins.write_text((source / "published.res").read_text())
+    hkl.write_bytes((source / "data.hkl").read_bytes())
+    loaded = load(ins)
+    open_in_olex2(state, ins, hkl)
+    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    structure = structure_from_snapshot(
+        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    )
+    given = GivenRestraints(tuple(lines), tuple(structure.sites))
+    return user_restraints(loaded.shelx, loaded.structure), sent_restraints(given, structure)
+
+
 def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_data, olex2_reader):
     """FC_p21c (benchmark: its published .res) holds four OC(CF3)3 groups in residues 1, 2
     and 4 of class CCF3 and 3 of class CF3, restrained by SADI_CCF3, SIMU_CCF3 and RIGU_CCF3
@@ -230,26 +248,49 @@ def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_
     atom by its tag in its residue (AtomRefList::Expand), which the plugin names C1_1. Both
     paths now give the core the same 27 lines on residues 1, 2 and 4, never 3; main left
     every one out ("by residue") on both."""
-    state, olex_model = olex2_reader
-    source = shared_data / "benchmark" / "FC_p21c"
-    ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
-    ins.write_text((source / "published.res").read_text())
-    hkl.write_bytes((source / "data.hkl").read_bytes())
-    loaded = load(ins)
-    cli, cli_note = user_restraints(loaded.shelx, loaded.structure)
-    open_in_olex2(state, ins, hkl)
-    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
-    structure = structure_from_snapshot(
-        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    (cli, cli_note), (plugin, plugin_note) = _both_paths(
+        tmp_path, shared_data / "benchmark" / "FC_p21c", olex2_reader
     )
-    plugin, plugin_note = sent_restraints(
-        GivenRestraints(tuple(lines), tuple(structure.sites)), structure
-    )
+    # SADI Al1 O1_* is left out on both paths (test_an_atom_of_every_residue_...)
     by_residue = [atoms for keyword, atoms in _atoms(cli) if any("_" in a for a in atoms)]
     assert len(by_residue) == 27
     assert {a.split("_")[1] for atoms in by_residue for a in atoms} == {"1", "2", "4"}
     order = ("DFIX", "DANG", "SADI", "CHIV", "FLAT", "DELU", "RIGU", "SIMU", "ISOR", "EADP")
     assert _atoms(plugin) == sorted(_atoms(cli), key=lambda item: order.index(item[0]))
     assert "SADI 0.02 O1_2 C1_2" in plugin and "SADI 0.02 O1_2 C1_2" in cli
-    # left on the command line: SADI Al1 O1_* (O1 of every residue); SAME on both
-    assert "1 by residue, range, symmetry" in cli_note and "SAME" in plugin_note
+    assert "SAME (1 line, the first on line 22" in cli_note and "SAME" in plugin_note
+
+
+def test_olex2s_list_for_an_atom_of_every_residue_is_left_out_not_paired(
+    tmp_path, shared_data, olex2_reader
+):
+    """FC_p21c's `SADI Al1 O1_*`: Olex2 expands O1_* to the O1 of the main residue and of
+    every other, in one list after Al1 (xlib/atomref.cpp ImplicitCAtomRef::Expand with
+    xlib/asymmunit.cpp TAsymmUnit::FindResidues("*"): MainResidue, then each residue), and
+    exports that one flat list (xlib/srestraint.cpp TSimpleRestraint::PyExport), which a
+    SADI reads as pairs: Al1-O1, O1_1-O1_2, O1_3-O1_4, the last two disorder partners (PART
+    1 and 2, 0.21 and 0.14 A apart). The core must not pull them to an Al-O length: the line is
+    left out and named. The s25olex2h double dropped the line and its core refined it."""
+    (_, _), (plugin, note) = _both_paths(
+        tmp_path, shared_data / "benchmark" / "FC_p21c", olex2_reader
+    )
+    state, olex_model = olex2_reader
+    sent = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    assert "SADI 0.02 AL1 O1 O1_1 O1_2 O1_3 O1_4" in sent
+    assert not [line for line in plugin if "AL1" in line.upper()]
+    assert "1 pairing atoms of two PARTs" in note
+    assert "the first in Olex2's refinement model: SADI 0.02 AL1 O1 O1_1 O1_2 O1_3 O1_4" in note
+
+
+def test_both_paths_leave_the_h_out_of_a_flat_range(tmp_path, shared_data, olex2_reader):
+    """SXF_I43d's published .res (real): `FLAT C20 > C26` and `FLAT C30 > C35` over rings
+    whose riding H stand between their C in the file. Olex2 exports each range without its H
+    (xlib/atomref.cpp ListAtomRef::Expand skips `GetType().z < 2` for every kind), as SHELXL
+    reads it ('excluding hydrogens', manual); main's command line kept the H in FLAT (only
+    an ADP restraint's range lost them), so its two paths restrained different atoms."""
+    (cli, _), (plugin, _) = _both_paths(
+        tmp_path, shared_data / "benchmark" / "SXF_I43d", olex2_reader
+    )
+    flat = [atoms for keyword, atoms in _atoms(cli) if keyword == "FLAT"]
+    assert flat == [[f"C{n}" for n in range(20, 27)], [f"C{n}" for n in range(30, 36)]]
+    assert [atoms for keyword, atoms in _atoms(plugin) if keyword == "FLAT"] == flat

@@ -152,7 +152,7 @@ def test_a_magnetic_mcif_is_read_for_its_atoms(tmp_path):
     structure = load(path).structure
     assert [s.element for s in structure.sites] == ["Mn", "Mn", "Sn"]
     assert len(structure.symops) == 8
-    assert [item.model.name for item in find_inputs(str(tmp_path))] == ["Mn3Sn.mcif"]
+    assert [item.model.name for item in find_inputs(str(tmp_path)).items] == ["Mn3Sn.mcif"]
 
 
 def test_a_cif2_text_field_inside_a_list_is_one_element():
@@ -183,7 +183,7 @@ def test_a_multi_block_mcif_gives_a_batch_item_per_structure(tmp_path):
     block = CSP_CIF2.split("\n", 1)[1]
     path = tmp_path / "two.mcif"
     path.write_text("#\\#CIF_2.0\n" + block + block.replace("data_structure_1_step0", "data_b2"))
-    items = find_inputs(str(tmp_path))
+    items = find_inputs(str(tmp_path)).items
     assert [(item.model.name, item.block) for item in items] == [
         ("two.mcif", "structure_1_step0"),
         ("two.mcif", "b2"),

@@ -94,13 +94,8 @@ def _sugar(tmp_path):
 def test_two_short_sites_on_one_atom_too_near_to_coexist_are_one_atoms_two_places(tmp_path):
     """O5 and C8 both count short of every element (5.2 and 4.4 e) and lie 1.22 Å apart, both
     bonded to C7: one hydroxyl O over two places. Main put both on one free variable (0.60
-    each, 1.2 O in all); they are now PART 1 and PART 2 of one variable, 0.5 + 0.5, and the
-    occupancy note says their H are not placed."""
-    from crystalx_core.partial_sites import (
-        _unplaced_h,
-        alternative_pairs,
-        with_free_occupancies,
-    )
+    each, 1.2 O in all); they are now PART 1 and PART 2 of one variable, 0.5 + 0.5."""
+    from crystalx_core.partial_sites import alternative_pairs, with_free_occupancies
 
     model = _sugar(tmp_path)
     labels = [s.label for s in model.sites]
@@ -110,9 +105,162 @@ def test_two_short_sites_on_one_atom_too_near_to_coexist_are_one_atoms_two_place
     o5, c8 = split["O5"], split["C8"]
     assert {o5.part, c8.part} == {1, 2} and o5.free_variable == -c8.free_variable != 0
     assert o5.occupancy + c8.occupancy == pytest.approx(1.0)
-    # the H are planned before the parts are set: the note tells the user the places have none
-    note = _unplaced_h(with_free_occupancies(model, frozenset({"O5", "C8"})), ["O5", "C8"])
-    assert note == "; O5, C8: one atom's places (PART 1/2), their H not placed (add them by hand)"
+
+
+def _parted_sugar(tmp_path):
+    """The solved sugar with the hydroxyl's two places as the data make them: C8 an O (O6),
+    O5 and O6 PART 1 and 2 of one free variable."""
+    from crystalx_core.partial_sites import with_free_occupancies
+
+    model = _sugar(tmp_path)
+    model = model.with_sites(
+        [s.with_element("O", "O6") if s.label == "C8" else s for s in model.sites]
+    )
+    return with_free_occupancies(model, frozenset({"O5", "O6"}))
+
+
+def test_one_atoms_places_and_their_pivot_take_the_h_of_one_part(tmp_path):
+    """Each place of the hydroxyl O bonds C7 alone in its PART, and C7 bonds C6 and one O in
+    each: filled valences make each O an OH and C7 a CH2 in each PART (the published CH2OH).
+    C7's short bonds to both places (1.27-1.29 Å, a C=O's) made the hydrogen model's counts
+    0, 0 and 1 (a CHO) on main, which also had no saturated_counts."""
+    from crystalx_core.partial_sites import saturated_counts
+
+    model = _parted_sugar(tmp_path)
+    counts = saturated_counts(model, ["O5", "O6"])
+    assert {model.sites[k].label: n for k, n in counts.items()} == {"O5": 1, "O6": 1, "C7": 2}
+
+
+def test_h_of_one_atoms_places_ride_in_their_part_on_its_free_variable(tmp_path):
+    """SHELXL's HFIX in a PART takes the PART and the occupancy of its pivot: O5's H in PART 1
+    at 21, O6's in PART 2 at -21, C7's CH2 once in each PART at the occupancy of that PART's O.
+    Main gave the OH's H the PART but no free variable (written at a fixed 0.5, 10.5)."""
+    from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.io.shelx_write import new_ins_text
+    from crystalx_core.riding import add_riding_hydrogens
+
+    model = _parted_sugar(tmp_path)
+    index = {s.label: k for k, s in enumerate(model.sites)}
+    plan = add_riding_hydrogens(model, {index["O5"]: 1, index["O6"]: 1, index["C7"]: 2})
+    fv = model.sites[index["O5"]].free_variable
+    placed = {s.label: s for s in plan.structure.sites if s.element == "H"}
+    assert (placed["H5"].part, placed["H5"].free_variable) == (1, fv)
+    assert (placed["H6"].part, placed["H6"].free_variable) == (2, -fv)
+    assert sorted((h.part, h.free_variable) for n, h in placed.items() if n.startswith("H7")) == [
+        (1, fv),
+        (1, fv),
+        (2, -fv),
+        (2, -fv),
+    ]
+    text = new_ins_text(plan.structure, ["L.S. 4", "FVAR 1.0 0.5"])
+    read = {s.label: s for s in parse_shelx(text).to_structure().sites}
+    assert read["H5"].input_variable == (2, 1.0) and read["H5"].part == 1
+    assert read["H6"].input_variable == (-2, 1.0) and read["H6"].part == 2
+
+
+def test_filled_valences_leave_flat_atoms_to_the_hydrogen_model(shared_data):
+    """FC_SH2185's phenyl ring over two places (PART 1/2, published with one H on each C):
+    each ring C has two neighbours at 120° in its PART and the ipso C13 three in a plane, so
+    none is an sp3 atom whose valence the H fill; the branch gave each ring C two H and C13
+    one. The valence is filled only where the atom is tetrahedral in its PART (or, bonded to
+    one atom, hangs off a tetrahedral one: not a C=O's or a carboxylate's O)."""
+    from dataclasses import replace
+
+    from crystalx_core.elements import is_hydrogen
+    from crystalx_core.io import load
+    from crystalx_core.partial_sites import saturated_counts
+
+    model = load(shared_data / "benchmark" / "FC_SH2185" / "published.res").structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    parted = [s.label for s in heavy.sites if s.part > 0]
+    assert len(parted) >= 10  # the ring's two places and what hangs on them
+    assert saturated_counts(heavy, parted) == {}
+    # XH_urea's C=O with its O over two places (0.11 Å apart): the branch made each an OH
+    urea = load(shared_data / "benchmark" / "XH_urea" / "published.res").structure
+    heavy = urea.with_sites([s for s in urea.sites if not is_hydrogen(s.element)])
+    o = next(s for s in heavy.sites if s.element == "O")
+    places = [
+        replace(
+            o, label=f"O1{tag}", part=part, occupancy=0.5, frac=(o.frac[0] + shift, *o.frac[1:])
+        )
+        for tag, part, shift in (("A", 1, 0.0), ("B", 2, 0.02))
+    ]
+    carbonyl = heavy.with_sites([s for s in heavy.sites if s is not o] + places)
+    assert saturated_counts(carbonyl, ["O1A", "O1B"]) == {}
+
+
+def _three_places(model):
+    """The solved sugar with its hydroxyl O over three places on C7: O5 and C8's places and a
+    third turned as far again about the C6-C7 bond (1.18 Å from C8's, 2.04 from O5's), all O."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from crystalx_core.geometry import neighbours
+
+    index = {s.label: k for k, s in enumerate(model.sites)}
+    near = {model.sites[c.j].label: c.cart_j for c in neighbours(model, 1.9, [index["C7"]])[0]}
+    c7 = model.cartesian(model.sites[index["C7"]].frac)
+    axis = (c7 - near["C6"]) / np.linalg.norm(c7 - near["C6"])
+    v1, v2 = near["O5"] - c7, near["C8"] - c7
+    w1, w2 = v1 - axis * axis.dot(v1), v2 - axis * axis.dot(v2)
+    turn = np.arctan2(axis.dot(np.cross(w1, w2)), w1.dot(w2))
+    v3 = (
+        v2 * np.cos(turn)
+        + np.cross(axis, v2) * np.sin(turn)
+        + axis * axis.dot(v2) * (1 - np.cos(turn))
+    )
+    o5 = model.sites[index["O5"]]
+    places = [
+        replace(o5, label=f"O{5 + k}", frac=tuple(model.fractional(c7 + v)), u_iso=0.03)
+        for k, v in enumerate((v1, v2, v3))
+    ]
+    return model.with_sites([s for s in model.sites if s.label not in ("O5", "C8")] + places)
+
+
+def test_three_places_of_one_atom_are_three_parts_whose_variables_sum_to_one(tmp_path):
+    """Data made with the O over three places at 0.50, 0.30 and 0.20: the three (each short)
+    are PART 1, 2 and 3 on variables 2, 3 and 4 that sum to one (SHELXL's SUMP); refined by
+    cctbx with the third constrained to one minus the others, the shares come back, and the
+    .res holds FVAR and SUMP 1 0.01 1 2 1 3 1 4 as SHELXL expects, read back by ours and iotbx.
+    Main paired the nearest two (fv, 1 - fv) and put the third on its own variable: 1.3 O."""
+    from dataclasses import replace
+
+    from cctbx import xray
+
+    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
+    from crystalx_core.crystallography.refine import refine
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.io.hkl import Reflections
+    from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.io.shelx_write import new_ins_text
+    from crystalx_core.partial_sites import with_free_occupancies
+
+    whole = _three_places(_sugar(tmp_path))
+    share = {"O5": 0.5, "O6": 0.3, "O7": 0.2}
+    truth = whole.with_sites(
+        [replace(s, occupancy=share[s.label]) if s.label in share else s for s in whole.sites]
+    )
+    xs = to_xray_structure(truth)
+    set_dispersion(xs, truth.wavelength)
+    reflections = Reflections(*simulate_reflections(xs, 0.8, 5, 1e5), None, "simulated.hkl")
+    parted = with_free_occupancies(whole, frozenset(share))
+    split = {s.label: (s.part, s.free_variable) for s in parted.sites if s.part}
+    assert split == {"O5": (1, 2), "O6": (2, 3), "O7": (3, 4)}
+    assert parted.occupancy_sums == ((2, 3, 4),)
+    refined = refine(parted, reflections, 20).structure
+    occupancy = {s.label: s.occupancy for s in refined.sites if s.label in share}
+    assert sum(occupancy.values()) == pytest.approx(1.0, abs=1e-6)
+    assert occupancy == pytest.approx(share, abs=0.03)
+    text = new_ins_text(refined, ["L.S. 4", "FVAR 1.0"])
+    assert "SUMP 1 0.01 1 2 1 3 1 4" in text.splitlines()
+    read = {s.label: s for s in parse_shelx(text).to_structure().sites}
+    assert {label: read[label].part for label in share} == {"O5": 1, "O6": 2, "O7": 3}
+    (tmp_path / "three.res").write_text(text)
+    by_iotbx = xray.structure.from_shelx(file=open(tmp_path / "three.res"))
+    assert {
+        sc.label: sc.occupancy for sc in by_iotbx.scatterers() if sc.label in share
+    } == pytest.approx(occupancy, abs=1e-4)
 
 
 def test_short_sites_that_can_both_be_there_are_no_pair(tmp_path):
@@ -123,6 +271,35 @@ def test_short_sites_that_can_both_be_there_are_no_pair(tmp_path):
     model = _sugar(tmp_path)
     assert alternative_pairs(model, {"N1", "C1"}) == []
     assert alternative_pairs(model, {"C1", "O3"}) == []
+
+
+def test_a_head_to_tail_pair_keeps_its_two_elements_where_the_data_say_so(tmp_path):
+    """Data made from the solved sugar with O5 an O at 0.55 and C8 a C at 0.45 (two elements
+    on one atom's places, as COD 7200679's N9/C10 head-to-tail site): both count short (4.6
+    and 2.2 e), together 6.8 e, nearest N whole. Main made both N; refined as PART 1/2 the pair
+    fits better as O and C (R1 0.0137 against 0.0152 with N on both), which now stay."""
+    from dataclasses import replace
+
+    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
+    from crystalx_core.crystallography.refine import refine
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.element_evidence import weigh_elements
+    from crystalx_core.io.hkl import Reflections
+
+    model = _sugar(tmp_path)
+    share = {"O5": 0.55, "C8": 0.45}
+    truth = model.with_sites(
+        [
+            replace(s, occupancy=share[s.label], u_iso=0.03) if s.label in share else s
+            for s in model.sites
+        ]
+    )
+    xs = to_xray_structure(truth)
+    set_dispersion(xs, truth.wavelength)
+    reflections = Reflections(*simulate_reflections(xs, 0.8, 5, 1e5), None, "simulated.hkl")
+    weighed = weigh_elements(refine(model, reflections, 10), reflections, "auto", 10)
+    assert weighed.changes == {}
+    assert "but the data keep O and C (head to tail" in weighed.evidence["C8"].reason
 
 
 @pytest.mark.slow
@@ -142,6 +319,39 @@ def test_the_two_places_of_one_atom_are_weighed_as_one_element(tmp_path):
     assert weighed.changes == {"C8": "O"}
     assert weighed.short_sites({}) == {"O5", "C8"}
     assert "count 9.6 e together, as O whole" in weighed.evidence["C8"].reason
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (REAL / "crystals_sugar.hkl").exists(), reason="CRYSTALS' sugar.hkl not fetched"
+)
+def test_assign_with_reflections_places_the_h_of_one_atoms_places_in_each_part(tmp_path):
+    """`assign --hkl` of the solved sugar: O5 and O8 (C8 weighed as O) become PART 1/2 of one
+    variable, then each is an OH and C7 a CH2 in each PART, on that variable, as the published
+    model has them; R1 and wR2 fall below those of the places without H (main: no H on either
+    place, C7 a CH in PART 0, R1 0.0517). The .res written reads back so."""
+    from crystalx_core.cli import main
+    from crystalx_core.io import load
+
+    model = tmp_path / "sugar.ins"
+    model.write_text(SUGAR_SOLVED)
+    hkl = tmp_path / "sugar.hkl"
+    hkl.write_bytes((REAL / "crystals_sugar.hkl").read_bytes())
+    out = ["--quiet", "--out", str(tmp_path / "out")]
+    assert main(["assign", str(model), "--hkl", str(hkl), *out]) == 0
+    report = json.loads((tmp_path / "out.json").read_text())
+    (note,) = [n for n in report["notes"] if n.startswith("H planned again with O5, O8")]
+    # the counts the data took over the hydrogen model's are named in the note
+    assert "(valences filled, over the hydrogen model's by R1 and wR2: O5 1 H" in note
+    assert "): 3 H in PART 1, 3 H in PART 2" in note
+    r1, wr2 = (float(x.split()[-1]) for x in note[:-1].split("without them ")[1].split(", "))
+    assert report["refinement"]["r1"] < r1 and report["refinement"]["wr2"] < wr2
+    sites = load(tmp_path / "out.res").structure.sites
+    variables = {s.label: (s.part, s.input_variable) for s in sites}
+    fv = variables["O5"][1][0]
+    assert variables["O8"] == (2, (-fv, 1.0))
+    in_parts = sorted(v for label, v in variables.items() if label.startswith("H") and v[0])
+    assert in_parts == [(1, (fv, 1.0))] * 3 + [(2, (-fv, 1.0))] * 3
 
 
 @pytest.mark.parametrize("job", ["assign", "audit"])

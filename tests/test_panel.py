@@ -186,6 +186,39 @@ def test_sorting_filtering_and_a_new_answer_arriving(app, answer_file, tmp_path)
     assert table.rowCount() == 5
 
 
+def test_number_columns_sort_in_qt_and_show_their_digits(app, tmp_path):
+    """A 5,000-row panel took 20-40 s to open on a loaded machine, most of it Python comparing
+    cells as Qt sorted them: the number columns hold numbers, which Qt sorts itself, and show the
+    digits the text had (3 for p, 2 for p(H))."""
+    from PySide6.QtCore import Qt
+    from crystalx_core.panel.window import PanelWindow
+
+    atoms = [
+        {
+            "label": f"Q{k}",
+            "new_label": f"C{k}",
+            "element": "C",
+            "hfix": 0,
+            "h_count": k % 3,
+            "probabilities": [["C", (k * 37 % 101) / 101]],
+            "h_probabilities": {str(k % 3): 0.5},
+        }
+        for k in range(1, 61)
+    ]
+    path = tmp_path / "x_crystalx.json"
+    path.write_text(json.dumps({"source": "x.res", "atoms": atoms}))
+    window = PanelWindow(path)
+    table = window.table
+    for column, digits in ((3, 3), (5, 0), (6, 2)):
+        table.sortItems(column, Qt.DescendingOrder)
+        values = [table.item(k, column).data(Qt.DisplayRole) for k in range(table.rowCount())]
+        assert all(isinstance(v, (int, float)) for v in values), values[:3]
+        assert values == sorted(values, reverse=True)
+        shown = table.itemDelegateForColumn(column).displayText(values[0], table.locale())
+        assert shown == f"{values[0]:.{digits}f}"
+    assert type(table.item(0, 3)) is QtWidgets.QTableWidgetItem  # no Python __lt__
+
+
 def test_a_new_threshold_moves_the_highlights_and_the_count(app, answer_file):
     """Changing the threshold recounts the doubtful atoms and re-marks their cells (both once
     stayed at the threshold the file was loaded with)."""

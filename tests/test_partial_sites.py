@@ -23,7 +23,8 @@ from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
 from crystalx_core.hydrogens import place_hydrogens
 from crystalx_core.partial_sites import (
     _alternative_hydrogens,
-    add_partial_sites,
+    add_peak_sites,
+    refine_short_sites,
     with_partial_sites,
 )
 from crystalx_core.structure import Site, Structure
@@ -36,6 +37,13 @@ MINOR = 0.3  # the simulated minor part's occupancy
 def _data(structure, seed=11):
     indices, observed, sigmas = simulate_reflections(to_xray_structure(structure), 0.8, seed)
     return Reflections(indices, observed, sigmas, None, "simulated.hkl")
+
+
+def _partial_sites(before, data, short=frozenset()):
+    """The pipeline's partly occupied sites step: the short sites' occupancies, then the peaks."""
+    instructions = refinement_instructions()
+    found, whole = refine_short_sites(before, data, 8, True, instructions, short)
+    return add_peak_sites(found, data, 8, True, instructions, whole)
 
 
 def _rotated(point, origin, axis, degrees):
@@ -88,7 +96,7 @@ def disordered(sucrose):
 def test_an_alternative_hydroxyl_position_becomes_part_2_of_one_free_variable(disordered):
     truth, model, major_label, data = disordered
     before = refine(model, data, 8, anisotropic=True)
-    found = add_partial_sites(before, data, 8, True, refinement_instructions())
+    found = _partial_sites(before, data)
     assert len(found.added) == 1, found.note()
     sites = {s.label: s for s in found.refined.structure.sites}
     minor, major = sites[found.added[0]], sites[major_label]
@@ -115,7 +123,7 @@ def test_ordered_data_get_no_partial_site(sucrose):
     ordered, _, _ = sucrose
     data = _data(ordered, seed=12)
     before = refine(ordered, data, 8, anisotropic=True)
-    found = add_partial_sites(before, data, 8, True, refinement_instructions())
+    found = _partial_sites(before, data)
     assert found.added == [] and found.refined is before
 
 
@@ -148,7 +156,7 @@ def test_a_half_occupied_water_is_kept_with_its_own_free_variable(sucrose):
     water = Site("O98", "O", point, occupancy=0.5, u_iso=0.04)
     data = _data(stretched.with_sites([*stretched.sites, water]), seed=13)
     before = refine(stretched, data, 8, anisotropic=True)
-    found = add_partial_sites(before, data, 8, True, refinement_instructions())
+    found = _partial_sites(before, data)
     added = [s for s in found.refined.structure.sites if s.label in found.added]
     assert len(added) == 1, found.note()
     assert added[0].element == "O" and added[0].free_variable == 2 and added[0].part in (0, -1)
@@ -266,7 +274,7 @@ def test_an_atom_whose_count_is_short_gets_its_occupancy_on_a_free_variable(sucr
     weighed = weigh_elements(refine(whole, data, 8), data, "model", 8)
     assert weighed.evidence["O98"].short and "O98" not in weighed.changes
     before = refine(whole, data, 8, anisotropic=True)
-    found = add_partial_sites(before, data, 8, True, refinement_instructions(), frozenset({"O98"}))
+    found = _partial_sites(before, data, frozenset({"O98"}))
     refined = next(s for s in found.refined.structure.sites if s.label == "O98")
     assert refined.free_variable == 2 and abs(refined.occupancy - 0.4) < 0.1, found.short_note
     assert found.occupancies == {"O98": refined.occupancy} and found.refined.r1 < before.r1

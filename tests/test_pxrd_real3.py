@@ -176,22 +176,12 @@ def test_fullprof_free_format_is_read_at_its_steps(tmp_path):
 def test_a_neutron_pattern_without_a_wavelength_is_refused_not_read_as_cu(tmp_path):
     path = tmp_path / "neutron.dat"
     path.write_text(PBSO4_D1A)
-    with pytest.raises(InputError, match=r"neutron pattern \(its title names 'D1A'.*--wavelength"):
+    with pytest.raises(
+        InputError, match=r"neutron pattern \(its title names 'D1A\(ILL\)'.*--wavelength"
+    ):
         read_pattern(path)
     note = next(n for n in read_pattern(path, wavelength=1.909).notes if "neutron" in n)
     assert "X-ray intensities" in note
-
-
-def test_an_x_ray_file_naming_a_neutron_instrument_is_asked_its_wavelength_not_misread(tmp_path):
-    """A false flag (DMC, dimethyl carbonate, a MOF solvent; also PSI's DMC) may only ask: the
-    refusal names the word and the X-ray answer, and with --wavelength the lines sit at it."""
-    rows = [f"{10 + 0.05 * k:.2f} {200 + (k % 40 == 0) * 5000}" for k in range(600)]
-    path = tmp_path / "uio66_dmc.xy"
-    path.write_text(_rows("# UiO-66 washed in DMC", *rows))
-    with pytest.raises(InputError, match=r"line 1 names 'DMC'.*for an X-ray pattern the anode's"):
-        read_pattern(path)
-    pattern = read_pattern(path, wavelength=1.5406)
-    assert pattern.two_theta[0] == pytest.approx(10.0) and pattern.two_theta[-1] < 40
 
 
 def test_the_same_layout_without_a_neutron_title_is_read_as_cu(tmp_path):

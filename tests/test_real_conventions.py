@@ -283,7 +283,7 @@ def test_batch_says_which_file_it_reads_and_uses_a_cifs_own_reflections(
     (tmp_path / "x.fcf").write_text("data_x\n")
     (tmp_path / "x.lst").write_text("SHELXL listing\n")
     shutil.copy(BENCHMARK / "XH_urea" / "model.cif", tmp_path / "y.cif")  # SHELXL 2018 output
-    items = find_inputs(str(tmp_path))
+    items = find_inputs(str(tmp_path)).items
     assert [(i.model.name, load(i.model).reflections_file().name) for i in items] == [
         ("x.res", "x.hkl"),
         ("y.cif", "y.cif"),  # its own _shelx_hkl_file
@@ -305,7 +305,7 @@ def test_a_file_without_atoms_is_named_as_one_to_solve(tmp_path):
 
     (tmp_path / "x.ins").write_text(HEADER + "TREF\nHKLF 4\nEND\n")
     (tmp_path / "x.hkl").write_text(HKL)
-    row = run_one(find_inputs(str(tmp_path))[0], BatchOptions(method="baseline"))
+    row = run_one(find_inputs(str(tmp_path)).items[0], BatchOptions(method="baseline"))
     assert row["status"] == "failed" and "crystalx solve" in row["error"]
 
 
@@ -328,7 +328,7 @@ def test_the_reflection_file_olex2_names_is_read(tmp_path):
     (tmp_path / "y_abs.hkl").unlink()  # named but gone: the .hkl of the same name, as Olex2
     assert solve_reflections(load(ins), None).path == str(tmp_path / "y.hkl")
     (tmp_path / "y.hkl").rename(tmp_path / "y_abs.hkl")
-    row = run_one(find_inputs(str(tmp_path))[0], BatchOptions(method="baseline", cycles=1))
+    row = run_one(find_inputs(str(tmp_path)).items[0], BatchOptions(method="baseline", cycles=1))
     assert row["hkl"] == str(tmp_path / "y_abs.hkl")
 
 
@@ -570,7 +570,7 @@ def test_each_block_of_a_multi_structure_cif_writes_its_own_outputs(tmp_path, ca
     }
     assert "0.400000" in written["second"] and "0.400000" not in written["first"]
     assert not (tmp_path / "x_crystalx.res").exists()
-    items = find_inputs(str(tmp_path))
+    items = find_inputs(str(tmp_path)).items
     assert [(item.name, item.block) for item in items] == [
         ("x_first", "first"),
         ("x_second", "second"),

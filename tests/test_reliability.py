@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,8 @@ from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.service import reply_to, serve
 
 from .conftest import BENCHMARK
+
+PXRD_SEEDS = Path(__file__).parent / "data"  # real powder patterns (RAW4, .TTX, .xy)
 
 EXAMPLES = 150
 FUZZ = settings(
@@ -139,7 +142,7 @@ def test_a_cif_with_latin1_names_is_read(shared_data, tmp_path):
     assert entry.structure.sites and "REM Jörg Müller" in entry.shelx_res_text
 
 
-@pytest.mark.parametrize("target", ["shelx", "hkl", "cif", "fcf", "service"])
+@pytest.mark.parametrize("target", ["shelx", "hkl", "cif", "fcf", "service", "pxrd"])
 def test_the_atheris_harness_runs_clean(shared_data, tmp_path, target):
     """A short coverage-guided run per target; benchmarks/fuzz_readers.py runs long campaigns."""
     pytest.importorskip("atheris")
@@ -155,7 +158,7 @@ def test_the_atheris_harness_runs_clean(shared_data, tmp_path, target):
             sys.executable,
             str(harness),
             target,
-            str(BENCHMARK),
+            str(PXRD_SEEDS if target == "pxrd" else BENCHMARK),
             "-runs=1000",
             "-timeout=10",
             "-rss_limit_mb=4096",
@@ -447,18 +450,49 @@ def test_negative_sigma_is_left_out_and_said():
     ]
 
 
-def test_torch_imported_first_is_a_clear_error_not_a_segfault():
-    """cctbx crashes the interpreter (SIGSEGV) when torch was loaded before it; the package
-    refuses that order with an ImportError that says what to do."""
+@pytest.mark.parametrize(
+    "first, named",
+    [
+        ("torch", "torch"),
+        ("PySide6.QtWidgets", "PySide6"),
+        ("shiboken6", "PySide6"),
+        ("gemmi", "gemmi"),
+    ],
+)
+def test_a_module_imported_first_that_crashes_cctbx_is_a_clear_error_not_a_segfault(first, named):
+    """cctbx crashes the interpreter (SIGSEGV) when torch, PySide6 (its shiboken6) or gemmi was
+    loaded before it (main: exit -11 for the last three, a script opening the panel's window
+    before a job); the package refuses that order with an ImportError that says what to do."""
     import subprocess
     import sys
 
-    pytest.importorskip("torch")
+    pytest.importorskip(first)
     done = subprocess.run(
-        [sys.executable, "-c", "import torch; import crystalx_core"],
+        [sys.executable, "-c", f"import {first}; import crystalx_core"],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 1
-    assert "import crystalx_core before torch" in done.stderr.strip().splitlines()[-1]
+    assert f"import crystalx_core before {named}:" in done.stderr.strip().splitlines()[-1]
+
+
+def test_gemmi_and_pyside6_after_any_cctbx_module_are_not_refused():
+    """The crash is the first load of cctbx's boost_python_meta_ext: a script that imported a
+    cctbx module (cctbx.sgtbx) before gemmi and PySide6 runs (measured: a solve), and was
+    refused when the check asked for cctbx.xray alone."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("PySide6.QtWidgets")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import cctbx.sgtbx, gemmi, PySide6.QtWidgets; import crystalx_core.pipeline",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-500:]

@@ -650,3 +650,58 @@ def test_the_service_and_the_job_agree_on_which_atoms_hold_the_users_hydrogens(s
     model = published.with_sites([s for s in published.sites if not is_hydrogen(s.element)])
     job = {model.sites[i].label for i in input_groups(model, published)}
     assert {s["label"] for s in result["sites"] if s.get("h_kept")} == job
+
+
+def test_q_peaks_at_one_point_are_one_atom_with_a_note(sucrose):
+    """Q1 written four times within 0.07 Å (peak lists merged by hand): main answered four O on
+    top of each other, 14 O for UNIT's 11, with no note. A peak on a higher peak (or an atom)
+    is that density again: left out, named in a note; the highest is the atom."""
+    snapshot = snapshot_of(sucrose, peaks=True)
+    first = snapshot["sites"][0]
+    copies = [
+        {
+            **first,
+            "label": f"Q{24 + k}",
+            "frac": [first["frac"][0] + 0.003 * (k + 1)] + first["frac"][1:],
+            "peak_height": first["peak_height"] - 0.1 * (k + 1),
+        }
+        for k in range(3)
+    ]
+    snapshot["sites"][1:1] = copies
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    answered = {s["label"] for s in result["sites"]} | set(result["spurious"])
+    assert answered == {f"Q{k + 1}" for k in range(23)}
+    assert any("Q24 on Q1, Q25 on Q1, Q26 on Q1" in note for note in result["job_notes"]), result[
+        "job_notes"
+    ]
+
+
+def test_a_key_given_twice_is_refused_not_read_as_its_last_value(sucrose):
+    """JSON allows a key twice; json.loads kept the last, so '"method": "shutdown", "method":
+    "ping"' was answered as a ping and a site's second "label" named it in the commands."""
+    reply = answer(b'{"protocol": 2, "id": 1, "method": "shutdown", "method": "ping"}')
+    assert reply["error"] == {
+        "code": "bad-json",
+        "message": "key 'method' given twice in one object",
+    }
+    line = request("assign", {"structure": snapshot_of(sucrose, peaks=True)})
+    line = line.replace(b'"label": "Q1"', b'"label": "Q1", "label": "Q99"', 1)
+    assert answer(line)["error"]["message"] == "key 'label' given twice in one object"
+
+
+@pytest.mark.parametrize("label", ["Q 1", "Q1\tC", "Q\u00a01", "Q1\nkill"])
+def test_a_label_no_olex2_command_can_name_is_refused_naming_the_site(sucrose, label):
+    """A label with a blank or control character inside became 'name Q 1 C1', a command that
+    names another atom or none; one word (Unicode, '$', '=' included) is taken as Olex2 gives it."""
+    snapshot = snapshot_of(sucrose, peaks=True)
+    snapshot["sites"][2]["label"] = label
+    error = answer(request("assign", {"structure": snapshot}))["error"]
+    assert error["code"] == "bad-snapshot"
+    assert error["message"].startswith(
+        "params.structure.sites[2].label: should be one word, no blank or control character"
+    )
+    plan = {"sites": [{"label": "Q1", "element": "C", "new_label": label}]}
+    error = answer(request("apply-plan", {"structure": snapshot_of(sucrose, True), "plan": plan}))
+    assert (
+        error["error"]["code"] == "bad-plan" and "should be one word" in error["error"]["message"]
+    )

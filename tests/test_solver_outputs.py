@@ -352,7 +352,9 @@ def test_shelxts_input_beside_its_solutions_is_named_not_run(tmp_path):
     (tmp_path / "name_b.res").write_text(header + atom + "HKLF 4\nEND\n")
     (tmp_path / "other.ins").write_text(header + atom + "HKLF 4\nEND\n")
     (tmp_path / "other_a.res").write_text(header + atom + "HKLF 4\nEND\n")
-    items = {item.model.name: [p.name for p in item.left_out] for item in find_inputs(tmp_path)}
+    items = {
+        item.model.name: [p.name for p in item.left_out] for item in find_inputs(tmp_path).items
+    }
     assert items == {
         "name_a.res": ["name.ins", "name_b.res"],
         "other.ins": [],
@@ -374,6 +376,6 @@ def test_only_an_ins_beside_solutions_is_read_to_find_inputs(tmp_path, monkeypat
     read = []
     real = shelx_read.read_shelx
     monkeypatch.setattr(shelx_read, "read_shelx", lambda path: read.append(path.name) or real(path))
-    names = [item.model.name for item in find_inputs(tmp_path)]
+    names = [item.model.name for item in find_inputs(tmp_path).items]
     assert names == ["name_a.res", "one.ins", "two.ins"]
     assert read == ["name.ins", "name_a.res"]

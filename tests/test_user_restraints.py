@@ -21,8 +21,8 @@ HEADER = (
 
 def test_restraint_lines_follow_the_jobs_labels_and_leave_out_what_smtbx_cannot_apply():
     """O5 retyped N5 is renamed, a line naming the dropped C7 is left out, a range is spelt out
-    in the file's order without C7 (SHELXL manual: 'C1 > C6', '<' backwards; an ADP
-    restraint's without the riding H6), CHIV (no smtbx
+    in the file's order without C7 (SHELXL manual: 'C1 > C6', '<' backwards; without the
+    riding H6 in every kind), CHIV (no smtbx
     restraint) and a residue-addressed line are noted, HTAB is no restraint at all."""
     text = HEADER + (
         "DFIX 1.40 O5 C6\nSIMU 0.01 O5 C6 = ! ring\n   C7\nEADP O5 C6\nDANG 2.4 C6 C7\n"
@@ -39,7 +39,7 @@ def test_restraint_lines_follow_the_jobs_labels_and_leave_out_what_smtbx_cannot_
         if s.label != "C7"
     ]
     lines, note = user_restraints(shelx, structure.with_sites(sites))
-    assert lines == ["DFIX 1.40 N5 C6", "EADP N5 C6", "RIGU N5 C6 C8", "FLAT C8 H6 C6 N5"]
+    assert lines == ["DFIX 1.40 N5 C6", "EADP N5 C6", "RIGU N5 C6 C8", "FLAT C8 C6 N5"]
     assert "2 naming atoms this model no longer has" in note
     assert "1 by residue" in note and "CHIV" in note
     assert user_restraints(None, structure) == ([], "")
@@ -224,3 +224,74 @@ def test_a_dfix_across_an_eqiv_restrains_the_distance_shelxl_reports():
         for proxy in model.restraints_manager.bond_proxies
     ]
     assert distances == [2.8015, 3.3154, 3.4909]
+
+
+def test_a_range_spans_no_h_in_any_kind_as_shelxl_and_olex2_read_it():
+    """SXF_I43d's published .res (real): `FLAT C20 > C26` over a toluene ring whose riding H
+    (H21..H25, AFIX 43) sit between its C in the atom list. SHELXL's range is 'all atoms
+    between and including the two named atoms but excluding hydrogens' for every instruction
+    (SHELXL-93/97 manual, .ins general organisation: automate-it.com/lee/shelxl/insgen.htm),
+    and Olex2 skips H in any restraint's range (xlib/atomref.cpp ListAtomRef::Expand,
+    `GetType().z < 2`); main spelt the H into FLAT (an ADP restraint's range only lost them),
+    so the two paths of a job restrained different atoms."""
+    shelx = parse_shelx((BENCHMARK / "SXF_I43d" / "published.res").read_text(), "published.res")
+    kept, _ = user_restraints(shelx, shelx.to_structure())
+    flat = [line for line in kept if line.startswith("FLAT")]
+    assert flat == ["FLAT C20 C21 C22 C23 C24 C25 C26", "FLAT C30 C31 C32 C33 C34 C35"]
+
+
+def test_an_atom_of_every_residue_is_left_out_and_named():
+    """FC_p21c's published .res (real): `SADI Al1 O1_*`. SHELXL's manual allows '_*' on an
+    instruction only: 'Individual atom names ... may be followed by _ and a residue number,
+    but not by _* or _ and a residue class' (SHELX-97 manual, RESI:
+    automate-it.com/lee/shelxl/resi.htm), and Olex2 reads O1_* as one list Al1 O1 O1_1 ...
+    O1_4 whose SADI pairs O1_1-O1_2 and O1_3-O1_4 are disorder partners (xlib/atomref.cpp
+    ImplicitCAtomRef::Expand). No reading is sure, so the line is left out and named;
+    SAME_CCF3 is named with its line, which SHELXL turns into SADI restraints."""
+    shelx = parse_shelx((BENCHMARK / "FC_p21c" / "published.res").read_text(), "published.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert not [line for line in kept if "AL1" in line.upper()]
+    assert "1 naming an atom of every residue (O1_*" in note
+    assert "the first on line 28 of published.res" in note and "by residue" not in note
+    assert "SAME (1 line, the first on line 22 of published.res" in note
+
+
+# FC_p21c's residue 1 (published .res, lines 183-189) under a RESI naming its class only
+CLASS_ONLY = (
+    "FVAR 1\nRESI CCF3\n"
+    "O1    3    0.158116    0.209440    0.527868    11.00000    0.02\n"
+    "C1    1    0.198917    0.149539    0.543482    11.00000    0.02\n"
+    "C2    1    0.283612    0.124886    0.490301    11.00000    0.03\n"
+)
+
+
+def test_a_resi_with_a_class_and_no_number_is_residue_0_of_that_class():
+    """`RESI CCF3` alone: SHELXL's number defaults to 0 ('RESI class[ ] number[0] alias',
+    manual), so its atoms are residue 0's and SADI_CCF3 applies to them; main had the class
+    declared by no residue and left the line out."""
+    text = HEADER.replace("N O", "F O") + "SADI_CCF3 0.02 O1 C1 O1 C2\n" + CLASS_ONLY
+    shelx = parse_shelx(text + "HKLF 4\nEND\n", "x.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert (kept, note) == (["SADI 0.02 O1 C1 O1 C2"], "")
+    # SIMU_CCF3 without atoms is for the class's atoms only, which residue 0 holds with the
+    # main ones (N9 here): left out and said, never a SIMU on every atom
+    text = text.replace("SADI_CCF3", "SIMU_CCF3\nSADI_CCF3").replace(
+        "FVAR 1\n", "FVAR 1\nN9    3    0.5    0.5    0.5    11.00000    0.02\n"
+    )
+    shelx = parse_shelx(text + "HKLF 4\nEND\n", "x.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert kept == ["SADI 0.02 O1 C1 O1 C2"] and "1 by residue" in note
+
+
+def test_a_line_for_every_residue_skips_a_residue_without_its_atoms():
+    """`RIGU_* O1 > C2` over FC_p21c's residue 1 (excerpt) and a main residue that holds no
+    O1: SHELXL and Olex2 apply it to each residue holding the atoms (AtomRefList::Expand
+    drops a residue whose list is empty); main also made a residue-0 line, 'O1 > C2' in a
+    residue without them, and left it out as unread."""
+    text = HEADER.replace("N O", "F O") + (
+        "RIGU_* O1 > C2\nFVAR 1\nN9    3    0.5    0.5    0.5    11.00000    0.02\n"
+        + CLASS_ONLY.replace("FVAR 1\nRESI CCF3", "RESI 1 CCF3")
+    )
+    shelx = parse_shelx(text + "HKLF 4\nEND\n", "x.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert (kept, note) == (["RIGU O1_1 C1_1 C2_1"], "")

@@ -421,21 +421,23 @@ def test_an_atom_with_its_p_h_is_left_to_the_user_in_olex2(tmp_path):
     assert all("P" not in labels for _, labels in reply["result"]["hfix"])
 
 
-def test_a_metal_hydride_stays_a_note(tmp_path):
-    """RU_HYDRIDE's H1, 1.53 Å from Ru1, is no riding H and no Si–H (2.05 Å from Si1): it
-    counts for no atom, and the job that does not write it says so, with what to do, instead
-    of dropping it without a word."""
+def test_a_metal_hydride_is_the_metals_and_kept_without_a_map(tmp_path):
+    """RU_HYDRIDE's H1, 1.53 Å from Ru1, is no riding H and no Si–H (2.05 Å from Si1): the
+    comparison's counts (1.3 Å) give it to no atom, but it is the user's hydride, so a job
+    without reflections keeps it where it was refined (issue 23: not ours to remove without
+    evidence), says so, and the answer counts it for Ru1 (main dropped it with a note)."""
     structure = _read(tmp_path, RU_HYDRIDE, "ru.cif")
     counts = hydrogens_per_atom(structure)
     assert counts["Ru1"] == 0 and counts["Si1"] == 0
     assert main(["assign", str(tmp_path / "ru.cif"), "--quiet", "--method", "baseline"]) == 0
     answer = json.loads((tmp_path / "ru_crystalx.json").read_text())
-    note = next(n for n in answer["notes"] if n.startswith("H1 of the input"))
-    assert "1.53 Å from Ru1" in note and "hydride" in note
-    res = (tmp_path / "ru_crystalx.res").read_text()
-    assert "\nH1 " not in res and not any(
-        a["new_label"] == "Ru1" and a["h_count"] for a in answer["atoms"]
+    (ru,) = [a for a in answer["atoms"] if a["new_label"] == "Ru1"]
+    assert ru["h_count"] == 1 and ru["note"].startswith(
+        "the input's hydride kept: no difference map here to check it; H1 kept as"
     )
+    assert not any(n.startswith("H1 of the input") for n in answer["notes"])
+    res = (tmp_path / "ru_crystalx.res").read_text()
+    assert "\nH1    2    0.701000    0.642200    0.283500" in res and "DFIX 1.53 Ru1 H1" in res
 
 
 def test_the_training_labels_keep_their_own_reach():

@@ -728,10 +728,27 @@ def _occupancy_constraints(atoms: Structure, xs) -> tuple[list, dict[int, tuple[
         elif atom.input_variable and not atom.free_variable:
             code, c = atom.input_variable
             members.setdefault(abs(code), []).append((index, 1 if code > 0 else -1, c))
+    # of variables that sum to one (one atom's three places, SUMP) the last is one minus the
+    # others: each of its atoms an affine function of the others' first atoms (a constraint
+    # where SHELXL restrains; smtbx's affine constraints come after the parameters they use)
+    summed = {
+        variables[-1]: variables[:-1]
+        for variables in atoms.occupancy_sums
+        if all(m in groups and not groups[m][1] for m in variables)
+    }
     constraints = [
         occupancy_constraints.dependent_occupancy(as_var, as_one_minus)
-        for as_var, as_one_minus in groups.values()
+        for m, (as_var, as_one_minus) in groups.items()
+        if m not in summed
     ]
+    for last, others in summed.items():
+        firsts = [groups[m][0][0][0] for m in others]
+        constraints += [
+            occupancy_constraints.occupancy_affine_constraint(
+                [index, *firsts], [1.0] * (len(firsts) + 1), 1.0
+            )
+            for index, _ in groups[last][0]
+        ]
     scatterers = xs.scatterers()
     values = list(atoms.free_variable_values)
     for m, ((first, sign, c), *others) in members.items():

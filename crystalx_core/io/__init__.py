@@ -136,6 +136,17 @@ class Loaded:
 
         return reflections_beside(self.path)
 
+    def no_reflections_note(self) -> str:
+        """What reflections_file looked for and did not find, for a batch row assigned without
+        reflections ('model only: ...')."""
+        if self.block:
+            return f"model only: data_{self.block} carries no reflections"
+        from crystalx_core.io.files import reflections_looked_for
+
+        source = self.hkl_source
+        named = f"Olex2's HklSrc names {source.name}, not there; " if source is not None else ""
+        return f"model only: no reflections ({named}{reflections_looked_for(self.path)})"
+
     def reflections_in(self, where: Path) -> Reflections:
         """The reflections in `where` (a reflections_file), read as this file's HKLF says and
         checked to be this crystal's (read)."""

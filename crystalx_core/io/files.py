@@ -4,6 +4,7 @@ the reflection file SHELX looks for beside it."""
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 import re
 import stat
@@ -101,6 +102,29 @@ def line_end(text: str) -> str:
     return "\n" if "\n" in text or "\r" not in text else "\r"
 
 
+# what a repository's download or a mail packs a .hkl in (read_input_bytes refuses them)
+PACKED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".7z", ".zst")
+
+
+def reflections_looked_for(path: Path) -> str:
+    """The names reflections_beside looked for beside `path`, said where it found none, and a
+    name.hkl.gz or name.hkl.zip there to be unpacked."""
+    looked = f"looked for {path.stem}.hkl and {path.stem}.fcf beside it, any case"
+    packed = {
+        f"{path.stem}{kind}{pack}".casefold()
+        for kind in (".hkl", ".fcf")
+        for pack in PACKED_SUFFIXES
+    }
+    try:
+        entries = sorted(name for name in os.listdir(path.parent) if name.casefold() in packed)
+    except OSError:
+        entries = []
+    if entries:
+        there = f"{' and '.join(entries)} {'is' if len(entries) == 1 else 'are'} there"
+        return f"{looked}; {there}: unpack it to refine against it"
+    return looked
+
+
 def reflections_beside(path: Path) -> Path | None:
     """name.hkl (or name.HKL, or NAME.hkl: differently_cased) beside name.ins, where SHELX
     looks for the reflections, else the name.fcf SHELXL wrote there; None without one. Where
@@ -114,16 +138,30 @@ def reflections_beside(path: Path) -> Path | None:
     return found or next((name for name in names if os.path.lexists(name)), None)
 
 
-def file_stamp(path) -> list[int] | None:
-    """[size, modification time in ns] of a file as it stands; None where there is none or it
-    is not there. Equal stamps taken at two moments: the same version of the file."""
+def file_stamp(path) -> list | None:
+    """[size, SHA-256 of the content] of a file as it stands; None where there is none or it
+    is not there. Equal stamps taken at two moments: the same content. Not the modification
+    time: `cp -p`, `rsync -t` and a share's 2-s times give a rewritten file the old one's
+    (hashing the largest real .hkl, 3.9 MB, takes 12 ms)."""
     if path is None:
         return None
-    try:
-        info = os.stat(path)
+    try:  # not blocking on a FIFO, which is stamped unread as the readers refuse it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (OSError, ValueError):
         return None
-    return [info.st_size, info.st_mtime_ns]
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
+            return [info.st_size, info.st_mtime_ns]  # never read: the readers refuse it
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            for block in iter(lambda: stream.read(2**20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return [info.st_size, digest.hexdigest()]
 
 
 class InputStamps:
@@ -133,7 +171,7 @@ class InputStamps:
 
     def __init__(self) -> None:
         self.paths: dict[str, Path | None] = {}
-        self.stamps: dict[str, list[int] | None] = {}
+        self.stamps: dict[str, list | None] = {}
 
     def take(self, role: str, path) -> None:
         self.paths[role], self.stamps[role] = path, file_stamp(path)

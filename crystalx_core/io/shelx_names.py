@@ -98,12 +98,14 @@ def follow_renamed_atoms(
 
 def _residue_classes(lines) -> dict[str, list[int]]:
     """Residue numbers per class, from the RESI lines (class and number in either order); a
-    residue without a class under '' (include files' RESI too: SHELXL reads them in place)."""
+    residue without a class under '' (include files' RESI too: SHELXL reads them in place).
+    `RESI CLS` without a number is residue 0 of class CLS (SHELXL manual: 'RESI class[ ]
+    number[0]'), so DFIX_CLS applies to residue 0's atoms."""
     classes: dict[str, list[int]] = {}
     for line, _, _ in _instructions(lines):
         if line.kind == "instruction" and line.keyword == "RESI":
             number, name = resi_fields(line.fields)
-            if number:
+            if (number or name) and number not in classes.get(name, []):
                 classes.setdefault(name, []).append(number)
     return classes
 

@@ -10,13 +10,24 @@ atom the model no longer has is left out, as the writer makes it a REM line. Onl
 smtbx applies are carried: iotbx.shelx's restraint_parser reads DFIX DANG SADI FLAT SIMU DELU
 RIGU ISOR (cctbx 2025.11, iotbx/shelx/parsers.py; CHIV it reads and ignores), and EADP/EXYZ
 become smtbx's shared_u/shared_site constraints (crystallography.refine). A range ('C1 > C6')
-is spelt out in the file's atom order (the refinement's is another). A residue's atom is C1_2
+is spelt out in the file's atom order (the refinement's is another) without its H, for every
+kind: SHELXL's 'all atoms between and including the two named atoms but excluding hydrogens'
+(SHELXL-93/97 manual, '.ins' general organisation), as Olex2 does (xlib/atomref.cpp
+ListAtomRef::Expand skips `GetType().z < 2`). A residue's atom is C1_2
 to the job, as to SHELXL and Olex2 (crystalx_core.residues), so a line is read as SHELXL reads
 it (manual, RESI): DFIX_2 in residue 2, DFIX_CLS once for each residue of class CLS, DFIX_*
 for every residue, a bare DFIX in the residue current at it, each atom name in that residue
-unless suffixed (C1_3, C1_+); one line per residue, on the job's labels. A DFIX, DANG, SADI
-or FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); an atom of every residue
-(C1_*), a residue the model lacks, or an image in another kind is left out with a note. A
+unless suffixed (C1_3, C1_+); one line per residue, on the job's labels, a residue without
+the atoms named skipped, as Olex2 drops an empty residue's group (AtomRefList::Expand). An
+atom of every residue (SADI Al1 O1_*) is left out with a note naming its line: SHELXL's
+manual allows '_*' on the instruction only ('not by _* or _ and a residue class', RESI), and
+Olex2 reads it as one list, Al1 O1 O1_1 O1_2 ..., whose SADI pairs are O1_1-O1_2
+(xlib/atomref.cpp ImplicitCAtomRef::Expand): on FC_p21c two pairs of disorder partners. A
+client's DFIX, DANG or SADI pairing two atoms of different non-zero PARTs, which never
+coexist (what Olex2 sends for such a line), is left out the same way. A DFIX, DANG, SADI or
+FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); a residue the model lacks,
+or an image in another kind is left out with a note; SAME, which SHELXL turns into SADI
+restraints, is named with its lines. A
 DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
 it stands for at the input's value: iotbx reads the number as written. A negative target is
 SHELXL's anti-bumping restraint, applied only while the distance is under |d| (SHELXL manual,
@@ -44,9 +55,6 @@ from crystalx_core.structure import Site, Structure
 
 RESTRAINTS = frozenset("DFIX DANG SADI FLAT SIMU DELU RIGU ISOR".split())
 CONSTRAINTS = frozenset(("EADP", "EXYZ"))
-# their ranges span the non-H atoms: riding H are isotropic with a Uiso tied to their pivot's,
-# and SHELXL's SIMU/DELU/RIGU/ISOR default to the non-H atoms
-ADP_RESTRAINTS = frozenset("SIMU DELU RIGU ISOR".split())
 # restraints whose first number, the target, may be a free variable (SHELXL manual, DFIX/DANG)
 VARIABLE_TARGETS = frozenset(("DFIX", "DANG"))
 # a DFIX/DANG target under this is a distance as written, above it a free variable (SHELXL
@@ -57,6 +65,12 @@ UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
 # restraints iotbx applies to an EQIV's image (restraint_parser: sym_ops for DFIX, DANG, SADI,
 # FLAT); it passes none for SIMU, DELU, RIGU, ISOR, and smtbx's EADP/EXYZ take none either
 SYMMETRIC = frozenset("DFIX DANG SADI FLAT".split())
+# why a line read as written would restrain the wrong atoms: left out, its first place named
+EVERY_RESIDUE = (
+    "naming an atom of every residue (O1_*: SHELXL's manual allows '_*' on the instruction "
+    "only, and Olex2 pairs the atoms of one list)"
+)
+PARTNERS = "pairing atoms of two PARTs, disorder partners that never coexist (Olex2's O1_*)"
 # a client's word for a Q-peak it cannot name (the Olex2 plugin: Olex2's export gives a
 # restraint's peak as tag -1, TAsymmUnit::PyExport): the line is named in the note, not refined
 PEAK_WORD = "Q?"
@@ -83,6 +97,7 @@ class _Candidate:
     gone: bool = False  # names an atom the model no longer has
     unread: bool = False  # by residue, or in an include file
     peak: bool = False  # names a Q-peak (PEAK_WORD)
+    wrong: str = ""  # why, read as written, it would restrain the wrong atoms (EVERY_RESIDUE)
 
 
 def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple[list[str], str]:
@@ -102,6 +117,7 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         if site.label.upper() not in gone_atoms
     ]
     classes = _residue_classes(lines[:end])
+    known = {label.upper() for label, _ in order} | gone_atoms  # what the file's atoms are
     candidates, equivalents = [], {}
     for line, residue, include in _instructions(lines[:end]):
         if line.kind == "instruction" and line.keyword == "EQIV" and line.fields:
@@ -113,19 +129,28 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         words = " ".join(
             physical.partition("!")[0].partition("=")[0] for physical in line.text.splitlines()
         ).split()
-        spans = [label for label, h in order if not (h and line.keyword in ADP_RESTRAINTS)]
         where = f"on line {line.number} of {shelx_file.path}"
+        if any(word.endswith("_*") for word in words[1:]):
+            candidates.append(_Candidate(line.keyword, words, where, wrong=EVERY_RESIDUE))
+            continue
         # DFIX_2 is for residue 2, DFIX_CLS for each residue of class CLS, DFIX_* for all, a
         # bare DFIX for the residue current at it (SHELXL manual, RESI): one line per residue
-        residues, _ = _residues_of(line, residue, classes)
+        residues, several = _residues_of(line, residue, classes)
         if not residues:  # a class no RESI declares
             candidates.append(_Candidate(line.keyword, words, where, unread=True))
         for number in residues:
             named = [_in_residue(word, number, renamed) for word in words[1:]]
+            if several and not all(_atom(word) in known for word in named if _atom(word)):
+                continue  # DFIX_* in residue 0, which lacks the residues' atoms
+            if several and number == 0 and not line.text.split()[0].endswith("_*"):
+                if not any(_atom(word) for word in named):  # SIMU_CLS of a `RESI CLS`:
+                    # its atoms share residue 0 with the main ones, which it must not restrain
+                    candidates.append(_Candidate(line.keyword, words, where, unread=True))
+                    continue
             candidates.append(
                 _Candidate(
                     line.keyword,
-                    _ranges_expanded([line.keyword] + named, spans),
+                    _ranges_expanded([line.keyword] + named, order),
                     where,
                     gone=any(word.upper() in gone_atoms for word in named),
                     unread=include is not None,
@@ -157,6 +182,7 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
     sites = [site for site in structure.sites if not site.is_peak]
     origins = {site.line: site for site in given.sites if site.line}
     renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
+    parts = {site.label.upper(): site.part for site in given.sites}
     candidates, equivalents = [], {}
     for text in given.lines:
         words = text.split()
@@ -173,9 +199,20 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
                 f"in {given.where}: {text}",
                 gone=any(upper in gone_atoms for upper in named),
                 peak=PEAK_WORD in named,
+                wrong=PARTNERS if _pairs_partners(words[0].upper(), named, parts) else "",
             )
         )
     return _carried(candidates, [], {site.label.upper() for site in sites}, equivalents)
+
+
+def _pairs_partners(keyword: str, words: list[str], parts: dict[str, int]) -> bool:
+    """Whether a DFIX, DANG or SADI pairs two atoms of different non-zero PARTs (their
+    labels' `parts`), which never coexist: no distance to restrain, and what Olex2's one list
+    for `SADI Al1 O1_*` pairs (O1_1 and O1_2 of FC_p21c, PART 1 and 2)."""
+    if keyword not in VARIABLE_TARGETS | {"SADI"}:
+        return False
+    atoms = [parts.get(word, 0) for word in words if not _number(word)]
+    return any(a and b and a != b for a, b in zip(atoms[::2], atoms[1::2]))
 
 
 def _carried(
@@ -190,15 +227,19 @@ def _carried(
     symmetry or in an include file, a DFIX/DANG target on a free variable `fvars` does not
     define, an anti-bumping DFIX/DANG, a client's line naming a Q-peak (PEAK_WORD)."""
     kept: list[str] = []
-    gone, other, unread, undefined = 0, set(), 0, 0
+    gone, unread, undefined = 0, 0, 0
+    other: dict[str, list[str]] = {}  # a kind smtbx has no reader for → where its lines are
     bumping: list[str] = []  # where the anti-bumping DFIX/DANG are (a negative target)
     peaks: list[str] = []  # the lines naming a Q-peak
+    wrong: dict[str, list[str]] = {}  # why a line would restrain the wrong atoms → where
     for line in candidates:
         words = line.words
         if line.peak:
             peaks.append(" ".join(words))
+        elif line.wrong:
+            wrong.setdefault(line.wrong, []).append(line.where)
         elif line.keyword not in RESTRAINTS | CONSTRAINTS:
-            other.add(line.keyword)
+            other.setdefault(line.keyword, []).append(line.where)
         elif line.gone:
             gone += 1
         # a residue's atom is C1_2 in `labels` (the job's, upper case), an EQIV's image of
@@ -232,8 +273,10 @@ def _carried(
             f"while the distance is under it; smtbx has no such restraint), the first "
             f"{bumping[0]}"
         )
+    for why, where in wrong.items():
+        left.append(f"{len(where)} {why}, the first {where[0]}")
     if other:
-        left.append(f"{', '.join(sorted(other))} (smtbx has no such restraint)")
+        left.append(f"{', '.join(_unapplied(other))} (smtbx has no such restraint)")
     if peaks:  # each named: the user meant an atom there, and it is not one yet
         left.append(
             f"{len(peaks)} naming a Q-peak, which is no atom to restrain ({'; '.join(peaks)})"
@@ -245,6 +288,21 @@ def _carried(
         else ""
     )
     return kept, note
+
+
+def _unapplied(other: dict[str, list[str]]) -> list[str]:
+    """The kinds smtbx cannot apply, SAME with its lines: SHELXL makes SADI restraints of it
+    (manual, SAME), which the user may write out as SADI for the job."""
+    names = []
+    for kind in sorted(other):
+        lines = list(dict.fromkeys(other[kind]))  # a SAME_CLS is one line for its residues
+        names.append(
+            f"SAME ({len(lines)} line{'s' if len(lines) > 1 else ''}, the first {lines[0]}; "
+            f"SHELXL makes SADI restraints of it)"
+            if kind == "SAME"
+            else kind
+        )
+    return names
 
 
 def _named(word: str, keyword: str, labels: set[str], equivalents: dict[str, str]) -> bool:
@@ -292,10 +350,19 @@ def _target_decoded(words: list[str], fvars: list[float]) -> bool:
     return True
 
 
-def _ranges_expanded(words: list[str], order: list[str]) -> list[str]:
+def _atom(word: str) -> str:
+    """The atom an instruction's word names, upper case ('C1_2' for C1_2 and its image
+    C1_2_$1); '' for a number, '<' or '>'."""
+    if _number(word) or word in "<>":
+        return ""
+    return word.partition("_$")[0].upper()
+
+
+def _ranges_expanded(words: list[str], order: list[tuple[str, bool]]) -> list[str]:
     """The words with each 'A > B' ('A < B') made the atoms from A to B in the file's order
-    (backwards), as SHELXL reads a range; unchanged where an end is not in `order`."""
-    upper = [label.upper() for label in order]
+    `order` ((label, is H) each), backwards for '<', without the H between (SHELXL and Olex2
+    alike: module docstring); unchanged where an end is not in `order`."""
+    upper = [label.upper() for label, _ in order]
     out: list[str] = []
     k = 0
     while k < len(words):
@@ -306,7 +373,7 @@ def _ranges_expanded(words: list[str], order: list[str]) -> list[str]:
                 i, j = upper.index(first), upper.index(last)
                 span = order[i : j + 1] if word == ">" else order[j : i + 1][::-1]
                 if len(span) > 1:
-                    out[-1:] = span
+                    out[-1:] = [label for label, hydrogen in span if not hydrogen]
                     k += 2
                     continue
         out.append(word)

@@ -405,6 +405,12 @@ def fvar_lines(values: Sequence[float]) -> list[str]:
     ]
 
 
+def sump_lines(sums: Sequence[Sequence[int]], offset: int = 0) -> list[str]:
+    """SUMP 1 0.01 1 m1 1 m2 ... for each set of the job's free variables that sum to one
+    (Structure.occupancy_sums), numbered after the file's own `offset` variables."""
+    return ["SUMP 1 0.01 " + " ".join(f"1 {m + offset}" for m in variables) for variables in sums]
+
+
 def hfix_lines(groups: Sequence[tuple[int, Sequence[str]]], width: int = 80) -> list[str]:
     """One SHELX `HFIX code labels...` instruction per group, wrapped to `width` columns.
 
@@ -637,7 +643,11 @@ def render_with_sites(
     new_fvars = free_variables(sites)
     fvars = input_fvars(shelx_file.fvars, structure.free_variable_values)
     if new_fvars or fvars != shelx_file.fvars:  # the file's own as refined, the model's after
-        fvar_text = [text + nl for text in fvar_lines([*(fvars or [1.0]), *new_fvars])]
+        fvar_text = [
+            text + nl
+            for text in fvar_lines([*(fvars or [1.0]), *new_fvars])
+            + sump_lines(structure.occupancy_sums, max(len(fvars), 1) - 1)
+        ]
         for number in fvar_numbers:
             replaced[number] = []
         if fvar_numbers:
@@ -788,9 +798,11 @@ def input_fvars(given: list[float], refined: Sequence[float]) -> list[float]:
     return [given[0], *refined]
 
 
-def _with_free_variables(instructions: list[str], values: list[float]) -> list[str]:
+def _with_free_variables(
+    instructions: list[str], values: list[float], sums: Sequence[Sequence[int]] = ()
+) -> list[str]:
     """The instructions with the free variables after the overall scale of their FVAR (a new
-    FVAR at the end where they have none)."""
+    FVAR at the end where they have none), and the SUMP of those that sum to one after it."""
     if not values:
         return list(instructions)
     out, placed = [], False
@@ -800,8 +812,9 @@ def _with_free_variables(instructions: list[str], values: list[float]) -> list[s
             out.append(line)
         elif not placed:
             out += fvar_lines([float(words[1]) if len(words) > 1 else 1.0, *values])
+            out += sump_lines(sums)
             placed = True
-    return out if placed else out + fvar_lines([1.0, *values])
+    return out if placed else out + fvar_lines([1.0, *values]) + sump_lines(sums)
 
 
 def _zerr_lines(structure: Structure) -> list[str]:
@@ -846,7 +859,12 @@ def new_ins_text(
         instructions = DEFAULT_INSTRUCTIONS
     instructions = instructions[:1] + list(restraints) + instructions[1:]
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
-    out += [line + "\n" for line in _with_free_variables(instructions, free_variables(sites))]
+    out += [
+        line + "\n"
+        for line in _with_free_variables(
+            instructions, free_variables(sites), structure.occupancy_sums
+        )
+    ]
     sites = [sites[k] for k in residue_order([site.label for site in sites])]
     writer = _SiteWriter(structure, sites, [], "\n")
     residue = 0  # atoms of residue 2 (labelled C1_2) go under RESI 2, written as C1

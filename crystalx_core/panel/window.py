@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -47,6 +48,7 @@ COLUMNS = [
 LOW = QColor(255, 150, 150)  # a doubtful element or H count
 CHANGED = QColor(150, 200, 255)  # an element the reflections changed
 DATA = 8  # the column of the data's evidence, hidden when the file has none
+NUMBERS = {3: ".3f", 5: "d", 6: ".2f"}  # the number columns and the digits they show
 
 
 def confidence_colour(p: float) -> QColor:
@@ -55,11 +57,16 @@ def confidence_colour(p: float) -> QColor:
     return QColor.fromHsvF(t / 3.0, 0.45, 1.0)
 
 
-class _NumberItem(QTableWidgetItem):
-    """Sorts by number, not by text."""
+class _Digits(QStyledItemDelegate):
+    """Shows a number cell with fixed digits. The cell holds the number itself, so Qt sorts
+    the column in C++: a Python comparison per pair took 6 of 15 s to open 2,000 rows."""
 
-    def __lt__(self, other):
-        return float(self.data(Qt.UserRole)) < float(other.data(Qt.UserRole))
+    def __init__(self, digits: str, parent):
+        super().__init__(parent)
+        self.digits = digits
+
+    def displayText(self, value, locale):
+        return format(value, self.digits)
 
 
 class Histogram(QWidget):
@@ -173,6 +180,8 @@ class PanelWindow(QMainWindow):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.setSortingEnabled(True)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        for column, digits in NUMBERS.items():
+            self.table.setItemDelegateForColumn(column, _Digits(digits, self.table))
         self.sort_column, self.sort_order = 3, Qt.AscendingOrder  # least confident first
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._sorted)
         self.histogram = Histogram()
@@ -269,10 +278,10 @@ class PanelWindow(QMainWindow):
                 row.label,
                 row.new_label,
                 row.element,
-                f"{row.confidence:.3f}",
+                row.confidence,
                 alternatives,
-                str(row.h_count),
-                f"{row.h_confidence:.2f}",
+                row.h_count,
+                row.h_confidence,
                 row.hfix_text(),
                 f"{row.changed_from} → {row.element}; {row.by_data}"
                 if row.changed_from
@@ -280,11 +289,11 @@ class PanelWindow(QMainWindow):
                 row.evidence,
                 row.note,
             ]
-            numbers = {3: row.confidence, 5: row.h_count, 6: row.h_confidence}
-            for column, text in enumerate(cells):
-                item = _NumberItem(text) if column in numbers else QTableWidgetItem(text)
-                if column in numbers:
-                    item.setData(Qt.UserRole, float(numbers[column]))
+            for column, value in enumerate(cells):
+                item = QTableWidgetItem()
+                item.setData(Qt.DisplayRole, value)
+                if column in NUMBERS:
+                    item.setData(Qt.UserRole, float(value))
                 if column == 3:
                     item.setBackground(confidence_colour(row.confidence))
                 if row.changed_from and column == DATA:

@@ -12,7 +12,7 @@ import struct
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.pxrd.formats import Scan
+from crystalx_core.pxrd.scan import Scan
 
 MAGIC = b"RAW4.00"
 FORMAT = "Bruker RAW4"

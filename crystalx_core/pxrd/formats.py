@@ -13,12 +13,13 @@ import io
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from crystalx_core.errors import InputError
+from crystalx_core.pxrd import bruker_raw
+from crystalx_core.pxrd.scan import Scan
 
 _SEPARATOR = re.compile(r"[,;\s]+")
 # a number grouped in thousands ('1,234', '12,345,678.5'), standing alone between separators
@@ -40,36 +41,39 @@ _WAVELENGTH = re.compile(
 # a comment line's first character ('#', '!', quotes, Topas' '/*', UXD's and Rigaku .DAT's ';')
 _COMMENT_START = "#!'\"/*;"
 _BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
-# constant-wavelength neutron powder diffractometers a title names (ILL, PSI, NIST, ANSTO, FRM II,
-# ORNL, LLB): no X-ray wavelength may be assumed for their patterns
 _LAMBDA = re.compile(r"\blambda\s*[:=]?\s*(" + _NUMBER.pattern + ")", re.I)
+# a title's '1.9114 A' (ILL's D1A5 .dat begins its title with the wavelength)
+_ANGSTROMS = re.compile(r"(?<![\w.])(\d+\.\d+)\s*(?:Å|A)(?!\w)")
+# constant-wavelength neutron powder diffractometers (ILL, PSI, NIST, ANSTO, FRM II, ORNL, LLB):
+# no X-ray wavelength may be assumed for their patterns. Their names are also sample and solvent
+# names (DMC, dimethyl carbonate; D20): one counts only as the instrument, that is, the first
+# word of line 1 as PSI's and ILL's own .dat files write it ('HRPT, <title>', 'DMC, <title>',
+# 'D1A5 Title: ...') and of a start-step-stop title ('D2B Ni 4K', as FullProf titles begin),
+# beside its facility ('D1A(ILL)', 'PSI DMC') or after 'instrument'
+_INSTRUMENT = (
+    r"(?:D1A|D1B|D2B|D20|HRPT|DMC|BT-?1|ECHIDNA|Echidna|WOMBAT|Wombat|SPODI|HB-?2A|3T2|G4\.1)"
+)
+_FACILITY = r"(?:ILL|PSI|SINQ|NIST|NCNR|ANSTO|OPAL|FRM[- ]?II|MLZ|ORNL|HFIR|LLB)"
+_INSTRUMENT_FIRST = re.compile(rf"^\s*{_INSTRUMENT}\d*(?=[\s,]|$)")
 _NEUTRON = re.compile(
-    r"\b(?i:neutrons?)\b|\b(?:D1A|D1B|D2B|D20|HRPT|DMC|BT-?1|ECHIDNA|Echidna|WOMBAT|Wombat|"
-    r"SPODI|HB-?2A|3T2|G4\.1)\b"
+    r"\b(?i:neutrons?)\b"
+    rf"|\b{_INSTRUMENT}\s*[(@/,-]?\s*(?:at\s+)?{_FACILITY}\b\)?"
+    rf"|\b{_FACILITY}\s*[/,:-]?\s*{_INSTRUMENT}\b"
+    rf"|(?i:\b(?:instrument|diffractometer|beamline)\b)\s*[:=]?\s*{_INSTRUMENT}\b"
 )
 
 
-@dataclass
-class Scan:
-    """Points as the file holds them: x is 2θ in degrees, or Q in Å⁻¹ when `axis` is "q"."""
-
-    x: np.ndarray
-    y: np.ndarray
-    lines: np.ndarray  # the line each point came from (0: the file gives no line per point)
-    format: str
-    axis: str = "2theta"
-    wavelength: float | None = None
-    wavelength_from: str = ""  # the file's field that gave it
-    notes: list[str] = field(default_factory=list)
-    neutron: str = ""  # what in the file says the pattern was measured with neutrons
+def neutron_named(line: str, first: bool) -> str | None:
+    """What a header line says of neutrons: the word, or a neutron diffractometer named as the
+    instrument (`first`: the line begins a title, where PSI and ILL write it); None for neither."""
+    found = (_INSTRUMENT_FIRST.match(line) if first else None) or _NEUTRON.search(line)
+    return found[0].strip() if found else None
 
 
 def read_scan(data: bytes, path: str) -> Scan:
     """The file's pattern, its format recognised by content."""
     if data.startswith(b"PK\x03\x04"):  # patterns.py passes on only a zip that is a .rasx
         return read_rasx(data, path)
-    from crystalx_core.pxrd import bruker_raw  # it builds on Scan, defined here
-
     if data.startswith(bruker_raw.MAGIC):  # patterns.py passes on this one binary format
         return bruker_raw.read_raw4(data, path)
     data = data.removeprefix(b"\xef\xbb\xbf")
@@ -91,7 +95,9 @@ def read_scan(data: bytes, path: str) -> Scan:
         return read_gsas(lines, path)
     if _is_chi(lines):
         return read_chi(lines, path)
-    if _TTX_SCAN.search(text) and re.search(r"(?m)^\*{4,}", text):
+    # line by line, as read_ttx finds its scans: a ' Scan Number :' whose number stands past a
+    # lone CR (a line end here) is none
+    if any(map(_TTX_SCAN.match, lines)) and any(line.startswith("****") for line in lines):
         return read_ttx(lines, path)
     stepped = _fullprof_steps(lines)
     if stepped is not None:
@@ -142,6 +148,46 @@ def _decimal_points(line: str) -> str:
     return re.sub(r"(?<=\d),(?=\d)", ".", line)
 
 
+# the names a column header gives 2θ, d (Å), Q (Å⁻¹) and the intensity ('twotheta', 'dspacing',
+# 'qvalue', 'intensity' of an SSRL-style .dat; '2Theta', 'Counts'; 'Pos. [°2Th.]')
+_COLUMN_NAMES = {
+    "2theta": re.compile(r"(2|two)[-_ ]?(theta|th\b|θ)|^angle|^pos\b", re.I),
+    "d": re.compile(r"^d([-_ ]?spacing)?(\(|\[|_?a$|$)", re.I),
+    "q": re.compile(r"^q([-_ ]?value)?(\(\s*(a|å)|\[\s*(a|å)|_a\b|$)", re.I),
+    "intensity": re.compile(r"^(intensity|intensities|counts|cps|i|int|iobs|yobs|y_obs)\b", re.I),
+}
+
+
+def named_columns(header: str, fields: list[str]) -> tuple[int, int, str] | None:
+    """(x column, intensity column, 'd', 'q' or '2theta') where the header line before the
+    first row names as many columns as it holds and among them an intensity and d, Q or 2θ
+    (in that order of preference: d and Q need no wavelength); None where it does not, or
+    names the first two columns 2θ and intensity (read as they stand)."""
+    names = _column_names(header)
+    if len(names) != len(fields):
+        return None
+    found = {
+        kind: next((k for k, name in enumerate(names) if pattern.search(name)), None)
+        for kind, pattern in _COLUMN_NAMES.items()
+    }
+    if found["intensity"] is None:
+        return None
+    kind = next((k for k in ("d", "q", "2theta") if found[k] is not None), None)
+    if kind is None or (kind == "2theta" and (found[kind], found["intensity"]) == (0, 1)):
+        return None
+    return found[kind], found["intensity"], kind
+
+
+def _column_names(header: str) -> list[str]:
+    """The names a column header line gives, its comment mark left out."""
+    return [n for n in _SEPARATOR.split(header.lstrip(_COMMENT_START).strip()) if n]
+
+
+def _numbers_at(fields: list[str], at: tuple[int, int]) -> tuple[float, float] | None:
+    """Fields `at` as numbers, None where either is not one."""
+    return _two_numbers([fields[k] for k in at if k < len(fields)])
+
+
 def _damaged_row(fields: list[str]) -> bool:
     """A row that begins with a number and goes on with something that is not one."""
     if len(fields) < 2:  # a line of separators alone (',', ';') has no field at all
@@ -160,6 +206,7 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     (2th_deg, q_A^-1, q_nm^-1 ...)."""
     rows, numbers = [], []
     wavelength, unit, key, number_led, neutron = None, None, "", False, ""
+    last_text, columns = "", None
     for number, raw in enumerate(lines, start=first_line):
         line = raw.strip()
         if not line:
@@ -179,9 +226,14 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
             named = _PYFAI_UNIT.search(line)
             if named and unit is None:
                 unit = named.group(1)
-            if not neutron and (named := _NEUTRON.search(line)):
-                neutron = f"line {number} names {named[0]!r}"
+            if not neutron and (named := neutron_named(line, number == 1)):
+                neutron = f"line {number} names {named!r}"
+            last_text = last_text if rows else line
             continue
+        if not rows:
+            columns = named_columns(last_text, fields)
+        if columns is not None:
+            values = _numbers_at(fields, columns[:2])
         if len(fields) < 2:
             raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
         if "." in line and re.search(r"[;\s]", line) and _INNER_COMMA.search(_decimal_points(line)):
@@ -205,6 +257,13 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     scan = Scan(x, y, np.array(numbers), fmt, neutron=neutron)
     if wavelength is not None:
         scan.wavelength, scan.wavelength_from = wavelength, f"its '{key}' header line"
+    if columns is not None:
+        names = _column_names(last_text)
+        scan.notes.append(f"columns {names[columns[0]]!r} and {names[columns[1]]!r} read")
+        if columns[2] == "d":  # Å: no wavelength needed
+            scan.x, scan.axis = 2 * np.pi / np.where(scan.x > 0, scan.x, np.nan), "q"
+        elif columns[2] == "q":
+            scan.axis = "q"
     if unit in ("r_mm", "d*2_A^-2", "chi_deg"):
         raise InputError(
             f"the pattern's axis is {unit} (pyFAI): integrate it in 2th_deg or q_A^-1", path
@@ -245,7 +304,7 @@ def _fullprof_steps(lines: list[str]) -> tuple[int, float, float, int] | None:
         if len(head) < 3:
             continue
         start, step, stop = head[:3]
-        if not (0 <= start < stop <= 180 and 0 < step):
+        if not (-180 < start < stop <= 180 and 0 < step):  # ILL's D1A5 starts at -10°
             continue
         steps = (stop - start) / step + 1
         if not np.isfinite(steps):  # a step of 1e-320
@@ -287,11 +346,14 @@ def read_fullprof_steps(lines: list[str], stepped: tuple, path: str) -> Scan:
     scan = Scan(
         start + step * np.arange(count), np.array(ys), np.array(numbers), "start-step-stop .dat"
     )
-    titles = lines[: at + 1]
-    named = next(filter(None, map(_NEUTRON.search, titles)), None)
+    # the title after start, step and stop on their line (FullProf's free format, Fox's PbSO4)
+    titles = [*lines[:at], " ".join(lines[at].split()[3:])]
+    named = next(filter(None, (neutron_named(t, k in (0, at)) for k, t in enumerate(titles))), None)
     if named:
-        scan.neutron = f"its title names {named[0]!r}"
-    stated = next(filter(None, (stated_wavelength(t) or _lambda(t) for t in titles)), None)
+        scan.neutron = f"its title names {named!r}"
+    stated = next(
+        filter(None, (stated_wavelength(t) or _lambda(t) or _angstroms(t) for t in titles)), None
+    )
     if stated is not None:
         scan.wavelength, scan.wavelength_from = stated, "its title lines"
     return scan
@@ -302,9 +364,14 @@ def _lambda(line: str) -> float | None:
     return float(found[1]) if found else None
 
 
+def _angstroms(line: str) -> float | None:
+    found = _ANGSTROMS.search(line)
+    return float(found[1]) if found and 0.1 < float(found[1]) < 10 else None
+
+
 # --- several scans, each headed by its motor positions (.TTX) ---------------------------------
 
-_TTX_SCAN = re.compile(r"(?m)^\s*Scan Number\s*:\s*\d+")
+_TTX_SCAN = re.compile(r"[ \t]*Scan Number[ \t]*:[ \t]*\d+")
 _TTX_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$")
 
 
@@ -905,39 +972,45 @@ def read_gsas(lines: list[str], path: str) -> Scan:
     if stated is not None:
         scan.wavelength = stated
         scan.wavelength_from = "a 'wavelength' comment before the BANK line"
-    else:
-        _named_prm_wavelength(scan, lines[:head], path)
+    _read_named_prm(scan, lines[:head], path)
     return scan
 
 
 _PRM_NAMED = re.compile(r"^\s*Instrument parameter file:\s*(\S.*?)\s*$", re.I)
 _ICONS = re.compile(r"^INS\s+1\s*ICONS\s*(" + _NUMBER.pattern + ")")
+# the histogram type: P(owder), X(-ray)/N(eutron)/E(nergy dispersive), C(onstant wavelength)/
+# T(ime of flight); GSAS-II reads its first 3 characters (GSASIIfiles.py SetPowderInstParms)
+_HTYPE = re.compile(r"^INS\s+HTYPE\s+(P[XNE][CT])")
 
 
-def _named_prm_wavelength(scan: Scan, header: list[str], path: str) -> None:
-    """The wavelength of the instrument parameter file a GSAS header names ('Instrument
-    parameter file:x.prm', as GSAS-II's FXYE export writes it beside the data: GSAS-II
-    exports/G2export_pwdr.py): its 'INS  1 ICONS' λ1, where the file is beside the data; a
-    note where it is not."""
+def _read_named_prm(scan: Scan, header: list[str], path: str) -> None:
+    """What the instrument parameter file a GSAS header names ('Instrument parameter
+    file:x.prm', as GSAS-II's FXYE export writes it beside the data: GSAS-II
+    exports/G2export_pwdr.py) says, where it is beside the data: its 'INS   HTYPE' (PNC: a
+    neutron pattern; PXC: X-rays), and its 'INS  1 ICONS' λ1 where the header states none; a
+    note where the file is not there."""
     named = next((m.group(1) for m in map(_PRM_NAMED.match, header) if m), None)
     if named is None:
         return
     prm = Path(path).parent / Path(named.replace("\\", "/")).name
     try:
-        text = prm.read_text(encoding="latin-1")
+        text = prm.read_text(encoding="latin-1").splitlines()
     except OSError:
         scan.notes.append(f"the instrument parameter file it names, {named}, not found beside it")
         return
-    icons = next((m for m in map(_ICONS.match, text.splitlines()) if m), None)
-    if icons is None:
+    htype = next((m.group(1) for m in map(_HTYPE.match, text) if m), "")
+    if htype == "PNC":
+        scan.neutron = f"HTYPE {htype} of {prm.name}, the instrument parameter file it names"
+    icons = next((m for m in map(_ICONS.match, text) if m), None)
+    if icons is None or scan.wavelength is not None:
         return
     value = float(icons.group(1))
-    if 0.1 < value < 5:
+    if 0.1 < value < 10 and not htype.endswith("T"):
         scan.wavelength = value
         scan.wavelength_from = f"ICONS of {prm.name}, the instrument parameter file it names"
     else:  # a time-of-flight bank's ICONS holds DIFC (~700), no wavelength
         scan.notes.append(
-            f"ICONS of {prm.name} holds {value:g}, no X-ray wavelength (a time-of-flight "
+            f"ICONS of {prm.name} holds {value:g}, no wavelength (a time-of-flight "
             "instrument?): not used"
         )
 

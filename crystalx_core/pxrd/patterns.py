@@ -23,15 +23,19 @@ MIN_POINTS = 50
 MIN_GRID_COVERAGE = 0.3  # of the 5–90° grid; read without comment from here (pxrd.coverage: below)
 NEUTRON_MAX_WAVELENGTH = 10  # Å: cold-neutron powder diffractometers (DMC) reach 4–6 Å
 WAVELENGTH_AGREES = 1e-3  # Å: a file's 1.54060 and the option's 1.5406 are the same
-# binary formats whose layout we have not verified on a real file: what to export instead
+# binary formats whose layout we have not verified on a real file, and the program that exports
+# them: what to export instead (STOE's RAW_1.06 'Powdat' header: xrdpattern 0.9.9's
+# examples/stoe.raw)
+_BRUKER_EXPORT = "DIFFRAC.EVA: File > Export; or PowDLL"
 _BINARY = (
-    (b"RAW1.01", "a Bruker RAW v3 file (binary)"),
-    (b"RAW2", "a Bruker RAW v2 file (binary)"),
-    (b"RAW ", "a Bruker RAW v1 file (binary)"),
+    (b"RAW1.01", "a Bruker RAW v3 file (binary)", _BRUKER_EXPORT),
+    (b"RAW2", "a Bruker RAW v2 file (binary)", _BRUKER_EXPORT),
+    (b"RAW ", "a Bruker RAW v1 file (binary)", _BRUKER_EXPORT),
+    (b"RAW_", "a STOE .raw file (binary, WinXPOW)", "WinXPOW's export, or PowDLL"),
 )
 _EXPORT = (
     "CrystalX does not read it: export the pattern as .xy (2θ, intensity), .uxd or .xrdml "
-    "(DIFFRAC.EVA: File > Export; or PowDLL) and give that file"
+    "({}) and give that file"
 )
 
 
@@ -61,18 +65,23 @@ def _pattern_bytes(path: str) -> bytes:
         if data.startswith(b"PK\x03\x04") and is_rasx(data) or data.startswith(RAW4):
             return data  # formats.read_rasx reads the zip, bruker_raw.read_raw4 a RAW4.00
         head = data[:8]
-        kind = next((name for magic, name in _BINARY if head.startswith(magic)), None)
+        kind, where = next(
+            ((name, where) for magic, name, where in _BINARY if head.startswith(magic)),
+            (None, "the instrument's software, or PowDLL"),
+        )
         if kind is None and head.startswith(b"PK\x03\x04"):
             suffix = path.lower().rsplit(".", 1)[-1]
-            kind = {
-                "brml": "a Bruker .brml file (zipped XML)",
-                "rasx": "a Rigaku .rasx file without a Data<n>/Profile<n>.txt profile",
-            }.get(suffix)
+            kind, where = {
+                "brml": ("a Bruker .brml file (zipped XML)", _BRUKER_EXPORT),
+                "rasx": ("a Rigaku .rasx file without a Data<n>/Profile<n>.txt profile", where),
+            }.get(suffix, (None, where))
         if kind is None and "archive" in error.message:
             raise  # a zipped or gzipped text file: unpacking it is the answer
         if kind is None:
-            raise InputError(f"{error.message}; {_EXPORT}", path, error.line) from None
-        raise InputError(f"{kind}: {_EXPORT}", path, 1) from None
+            raise InputError(
+                f"{error.message}; {_EXPORT.format(where)}", path, error.line
+            ) from None
+        raise InputError(f"{kind}: {_EXPORT.format(where)}", path, 1) from None
 
 
 def read_pattern(path, wavelength: float | None = None) -> Pattern:
@@ -130,6 +139,7 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
         ratio = x * used / (4 * np.pi)
         reach = ratio < 1
         x, y, lines = 2 * np.degrees(np.arcsin(ratio[reach])), y[reach], lines[reach]
+    x, y, lines = _before_the_beam_left_out(x, y, lines, notes)
     outside = np.flatnonzero((x <= 0) | (x >= 180))
     if len(outside):
         k = outside[0]
@@ -141,6 +151,24 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
     if intensity.max() <= 0:
         raise InputError("no positive intensity in the pattern", path)
     return Pattern(two_theta, intensity, path, used, source, scan.format, notes)
+
+
+def _before_the_beam_left_out(x, y, lines, notes: list[str]):
+    """The points without those at 2θ ≤ 0° where a scan starts below 0° (ILL's D1A5 from −10°,
+    11-BM's from −16°: a detector reaching past the beam counts no powder lines), with a note.
+    Where none is below 0 (a column of image numbers read as 2θ) or they stand amid the scan (a
+    damaged row), they stay, to be refused."""
+    below = np.flatnonzero(x <= 0)
+    at_one_end = (
+        len(below)
+        and below[-1] - below[0] + 1 == len(below)
+        and (below[0] == 0 or below[-1] == len(x) - 1)
+    )
+    if not at_one_end or x.min() == 0 or len(below) == len(x):
+        return x, y, lines
+    notes.append(f"{len(below)} points at 2θ ≤ 0° (from {x.min():g}°) left out")
+    keep = x > 0
+    return x[keep], y[keep], lines[keep]
 
 
 def scans_note(two_theta: np.ndarray, path: str, line_of) -> str | None:

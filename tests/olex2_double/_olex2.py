@@ -253,6 +253,7 @@ class Olex2(object):
 
     def reset(self):
         self.atoms = []
+        self.options = {}  # ConfigDir/.options (TBasicApp::ReadOptions): name → value
         self.cell = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)
         self.matrices = [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))]
         self.formula = []  # [(element, count per formula unit)]
@@ -478,7 +479,7 @@ class Olex2(object):
                 atoms[-1:] = self._atom_range(atoms[-1], last, rest[k])
                 k += 2
                 continue
-            atoms += self._restrained(rest[k], residue)[:1]
+            atoms += self._restrained(rest[k], residue)
             k += 1
         if not atoms and not (accepts_all and not rest):
             return
@@ -488,11 +489,18 @@ class Olex2(object):
 
     def _restrained(self, word, residue=0):
         """[(atom, the EQIV's name or None)] a restraint's word names, [] when none: C1_2 the
-        C1 of residue 2, a bare C1 that of `residue`."""
+        C1 of residue 2, a bare C1 that of `residue`; C1_* the C1 of the main residue and then
+        of every other in the order they were made, all in the one list (xlib/atomref.cpp
+        ImplicitCAtomRef::Expand over xlib/asymmunit.cpp TAsymmUnit::FindResidues("*"))."""
         label, _, equivalent = word.partition("_$")
+        eqiv = "$" + equivalent if equivalent else None
+        name, _, suffix = label.partition("_")
+        if suffix == "*":
+            made = list(dict.fromkeys([0] + [a.resi for a in self.atoms]))
+            return [(atom, eqiv) for n in made for atom, _ in self._restrained(_address(name, n))]
         address = label if "_" in label else _address(label, residue)
         atoms = [a for a in self.live() if a.address.upper() == address.upper()]
-        return [(atoms[0], "$" + equivalent if equivalent else None)] if atoms else []
+        return [(atoms[0], eqiv)] if atoms else []
 
     def _atom_range(self, first, last, op):
         """ListAtomRef::Expand: the non-H atoms from `first` to `last` of their residue."""
@@ -584,14 +592,16 @@ class Olex2(object):
         """Olex2's label corrector as GetRefinementModel runs it (repository/py_core.cpp
         pyRefModel: LabelCorrector(GetMaxLabelLength(), DoRenameParts()), xlib/
         label_corrector.h): every live atom in asymmetric-unit order, Q-peaks too; a label
-        over 4 characters trimmed; one already seen (in any PART: rename_parts is on by
+        over max_label_length characters trimmed (the option, 4 unset: xlib/xapp.cpp
+        TXApp::GetMaxLabelLength); one already seen (in any PART: rename_parts is on by
         default) renamed by one iterator per element that starts at the element and 1 and
         skips only the labels seen so far, so a later atom holding the label it gives is
         renamed in turn when reached (C1, C1, C2 become C1, C2, C3). Residue atoms are
         checked within their residue (how GetResiLabel writes their key was not read)."""
         seen, numbers = set(), {}
+        longest = int(self.options.get("max_label_length", MAX_LABEL))
         for atom in self.live():
-            label = atom.label[:MAX_LABEL]
+            label = atom.label[:longest]
             if (label.upper(), atom.resi) in seen:
                 number = numbers.get(atom.type, 1)
                 while ("%s%d" % (atom.type, number)).upper() in [

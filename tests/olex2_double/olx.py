@@ -106,6 +106,10 @@ au = SimpleNamespace(
 )
 xf = SimpleNamespace(au=au, GetFormula=_formula, latt=SimpleNamespace(IsGrown=_is_grown))
 
+# app: sdl/bapp.cpp TBasicApp::ExportLibrary, attached in olex2 and olex2c alike; OptValue the
+# option's value from ConfigDir/.options, else the default given (BAPP_GetOptValue)
+app = SimpleNamespace(OptValue=lambda name, default="": STATE.options.get(name, str(default)))
+
 
 def _update(*window):
     """html.Update, a macro (olex/html/htmlmanager.cpp THtmlManager::macUpdate): reloads the

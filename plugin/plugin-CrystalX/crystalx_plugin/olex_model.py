@@ -7,7 +7,8 @@ error; unknown labels are skipped silently; a bare label matches in every residu
 command here names atoms by their unique `#c<aunit id>`; `name` zeroes a Q-peak's height and
 only Olex2's `undo` restores it; `hadd` cannot be undone, is refused on a grown structure and
 adds nothing where the HFIX code does not fit the atom's bonds; GetRefinementModel trims
-labels over 4 characters. So every step is checked by reading the model back.
+labels over the option max_label_length (4 unless set). So every step is checked by
+reading the model back.
 
 Olex2's undo is a stack of entries, not of commands: `name` and `kill` push one each, and
 under the safe_afix option (on by default) `name` and `hadd` push one more whenever they made
@@ -34,7 +35,7 @@ exptl['radiation'], model['twin']).
 import math
 import os
 
-MAX_LABEL = 4  # Olex2's label corrector trims longer labels
+MAX_LABEL = 4  # Olex2's label corrector trims longer labels (its option's default)
 OLEX2_MERG, OLEX2_OMIT = 2, (-2.0, 180.0)  # xlib/refmodel.h def_MERG, def_OMIT_s, def_OMIT_2t
 H_PER_CODE = {
     1: 1,
@@ -527,9 +528,22 @@ def split_address(label):
     return (stem, "_" + number) if stem and number.isdigit() else (label, "")
 
 
-def translate(commands, model):
+def max_label_length(olx):
+    """The longest label Olex2 keeps: its option max_label_length, default 4 (xlib/xapp.cpp
+    TXApp::GetMaxLabelLength, which GetRefinementModel's label corrector trims to), read as
+    olex2-gui reads an option (util/pyUtil/olexFunctions.py: olx.app.OptValue; sdl/bapp.cpp
+    BAPP_GetOptValue, registered as app.OptValue in olex2 and olex2c); MAX_LABEL where it
+    cannot be read."""
+    try:
+        return int(olx.app.OptValue("max_label_length", str(MAX_LABEL))) or MAX_LABEL
+    except (AttributeError, ValueError):
+        return MAX_LABEL
+
+
+def translate(commands, model, longest=MAX_LABEL):
     """The core's commands with every atom named by `#c<aunit id>`, and the H asked per id.
-    A label the model does not hold, or a new label Olex2 would trim, raises ApplyError."""
+    A label the model does not hold, or a new label Olex2 would trim (over `longest`
+    characters: max_label_length), raises ApplyError."""
     ids = dict((s["label"].upper(), i) for s, i in zip(model.snapshot["sites"], model.ids))
     out, asked = [], {}
 
@@ -547,7 +561,7 @@ def translate(commands, model):
         verb = words[0].lower()
         if verb == "name" and len(words) == 3:
             stem, residue = split_address(words[2])
-            if len(stem) > MAX_LABEL or residue:
+            if len(stem) > longest or residue:
                 raise ApplyError(
                     "the core proposed label %s, which Olex2 cannot keep; nothing was changed"
                     % words[2]
@@ -805,7 +819,7 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     of its atoms are found) costs only its H: it is named in one line, the rest stands.
     Without Olex2's GUI (olex2c: no Freeze, no undo) nothing is frozen and a refusal says
     which commands stand."""
-    translated, asked = translate(commands, before)
+    translated, asked = translate(commands, before, max_label_length(olx))
     if asked and is_grown(olx) is not False:
         olex.m("fuse")  # hadd refuses a grown structure; the asymmetric unit is unchanged
         say("fused the grown structure so that riding H can be added")
