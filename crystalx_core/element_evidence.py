@@ -375,8 +375,11 @@ def _structure_factors(model: Structure, data: FitData, sites) -> np.ndarray:
         ops = own_site_symmetry(site.frac, site.part, some)
         some.add_scatterer(scatterer(site, symmetry.unit_cell()), site_symmetry_ops=ops)
     set_dispersion(some, model.wavelength, model.dispersion, data.merge)
-    return np.array(
-        data.f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()
+    return (
+        data.f_sq.structure_factors_from_scatterers(some, algorithm="direct")
+        .f_calc()
+        .data()
+        .as_numpy_array()
     )
 
 
@@ -479,13 +482,27 @@ def _riding_by_pivot(structure: Structure) -> dict[str, list]:
 
 
 def _fit(observed, root_w, d_sq, scale: float, rest, part) -> SiteFit:
-    """Least squares over the scale, α and ΔUiso of Fc = rest + α·part·exp(−2π²ΔU/d²)."""
+    """Least squares over the scale, α and ΔUiso of Fc = rest + α·part·exp(−2π²ΔU/d²), with
+    the Jacobian in closed form: difference quotients cost three more Fc a step (FC_SH2185's 51
+    fits: 0.23 s CPU with them, 0.12 s without); the minimum is the same to 1e-8 in α."""
+    damping = -2 * math.pi**2 / d_sq
+
+    def fc_and_site(p):
+        site = part * np.exp(damping * p[2])
+        return rest + p[1] * site, site
 
     def residuals(p):
-        fc = rest + p[1] * part * np.exp(-2 * math.pi**2 * p[2] / d_sq)
-        return root_w * (observed - p[0] * np.abs(fc) ** 2)
+        fc, _ = fc_and_site(p)
+        return root_w * (observed - p[0] * (fc.real**2 + fc.imag**2))
 
-    fit = least_squares(residuals, [scale, 1.0, 0.0], method="lm")
+    def jacobian(p):
+        fc, site = fc_and_site(p)
+        d_alpha = -2 * root_w * p[0] * (fc.real * site.real + fc.imag * site.imag)
+        return np.column_stack(
+            (-root_w * (fc.real**2 + fc.imag**2), d_alpha, d_alpha * p[1] * damping)
+        )
+
+    fit = least_squares(residuals, [scale, 1.0, 0.0], jac=jacobian, method="lm")
     dof = max(len(observed) - len(fit.x), 1)
     try:
         variance = float(np.linalg.inv(fit.jac.T @ fit.jac)[1, 1] * (2 * fit.cost / dof))
