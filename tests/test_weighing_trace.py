@@ -22,7 +22,7 @@ def _trace(cache: Path, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True)
 
 
-@pytest.mark.slow  # ~1 min on two loaded cores: a solve up to the weighing, then the weighing twice
+@pytest.mark.slow  # 1-1.5 min on two loaded cores: a solve to the weighing, two weighings
 @pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models in onnx_models/")
 def test_the_weighing_of_fc_1979688_is_one_anisotropic_refinement_and_its_input_is_reused(
     shared_data, tmp_path
