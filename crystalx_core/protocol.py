@@ -272,6 +272,8 @@ def _code(path: tuple, kind: str) -> str:
         return "bad-protocol"
     if path == ("params", "structure", "sites") and kind == "too_long":
         return "too-large"
+    if path[-1:] == ("new_label",) and kind == "string_pattern_mismatch":
+        return "bad-label"  # a new label Olex2 cannot take, as olex2.py's checks answer
     return {"structure": "bad-snapshot", "plan": "bad-plan", "options": "bad-options"}.get(
         path[1] if len(path) > 1 and path[0] == "params" else "", "bad-request"
     )

@@ -926,7 +926,7 @@ PLAN_STRUCTURE = {
     "new_label, words",
     [
         ("C1", "held by a site that keeps its label"),  # issue 24.2: looped forever
-        ("O 1; kill all", "a label is a letter"),  # issue 24.3: went to Olex2 as a command
+        ("O 1; kill all", "should be one word"),  # issue 24.3: went to Olex2 as a command
         ("C12345", "longer than the 4 characters"),
         ("Ca1", "would read it as Ca, not C"),
     ],

@@ -703,5 +703,5 @@ def test_a_label_no_olex2_command_can_name_is_refused_naming_the_site(sucrose, l
     plan = {"sites": [{"label": "Q1", "element": "C", "new_label": label}]}
     error = answer(request("apply-plan", {"structure": snapshot_of(sucrose, True), "plan": plan}))
     assert (
-        error["error"]["code"] == "bad-plan" and "should be one word" in error["error"]["message"]
+        error["error"]["code"] == "bad-label" and "should be one word" in error["error"]["message"]
     )
