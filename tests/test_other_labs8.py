@@ -136,3 +136,22 @@ def test_a_cobalt_complex_from_nospherA2_is_assigned_and_refined_as_published(tm
     assert {a["label"]: (a["element"], a["h_count"]) for a in answer["atoms"]} == truth
     assert any("198 reflection(s) with a negative sigma left out" in n for n in answer["notes"])
     assert answer["refinement"]["r1"] < 0.035
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("with_hydride", [True, False])
+def test_audit_with_reflections_checks_a_published_hydride_in_the_map(
+    shared_data, tmp_path, with_hydride
+):
+    """`audit --hkl` weighs a published hydride by the map the job reads (input_hydrides_shown):
+    main kept no_Z_valid_estimation's H1 on Ru1 in the corrected model whether the data held it
+    or not. Data made without it now flag Ru1 (proposed 0 H against 1 published) with a note
+    for review; data that hold it leave Ru1 unflagged."""
+    model = _copy(shared_data, RU_HYDRIDE, tmp_path)
+    hkl = _simulated_hkl(model, tmp_path / "sim.hkl", () if with_hydride else ("H1",))
+    assert main(["audit", str(model), "--hkl", str(hkl), "--json", "--quiet"]) == 0
+    report = json.loads((tmp_path / "codtools_no_Z_valid_estimation_audit.json").read_text())
+    (ru,) = [a for a in report["atoms"] if a["published"] == "Ru"]
+    assert (ru["published_h"], ru["proposed_h"]) == (1, int(with_hydride))
+    review = [n for n in report["notes"] if "hydride on Ru1" in n]
+    assert bool(review) != with_hydride
