@@ -212,7 +212,10 @@ def _refine_both(
     # flagged (its proposed 0 H against the published count), as the job leaves it (issue 23)
     hydrides = input_hydrides(proposed, groups or {})
     shown = input_hydrides_shown(
-        proposed, {k: [h.xyz for h in g] for k, g in hydrides.items()}, density
+        proposed,
+        hydrides,
+        density,
+        left_out="left out of the corrected model",
     )
     unseen = {k for k, (seen, _) in shown.items() if not seen}
     kept = {k: group for k, group in (kept or {}).items() if k not in unseen}

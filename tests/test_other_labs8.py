@@ -146,12 +146,15 @@ def test_audit_with_reflections_checks_a_published_hydride_in_the_map(
     """`audit --hkl` weighs a published hydride by the map the job reads (input_hydrides_shown):
     main kept no_Z_valid_estimation's H1 on Ru1 in the corrected model whether the data held it
     or not. Data made without it now flag Ru1 (proposed 0 H against 1 published) with a note
-    for review; data that hold it leave Ru1 unflagged."""
+    for review, H1 left out of the corrected model only; data that hold it leave Ru1 unflagged."""
     model = _copy(shared_data, RU_HYDRIDE, tmp_path)
     hkl = _simulated_hkl(model, tmp_path / "sim.hkl", () if with_hydride else ("H1",))
     assert main(["audit", str(model), "--hkl", str(hkl), "--json", "--quiet"]) == 0
     report = json.loads((tmp_path / "codtools_no_Z_valid_estimation_audit.json").read_text())
     (ru,) = [a for a in report["atoms"] if a["published"] == "Ru"]
     assert (ru["published_h"], ru["proposed_h"]) == (1, int(with_hydride))
-    review = [n for n in report["notes"] if "hydride on Ru1" in n]
+    review = [n for n in report["notes"] if "hydride on Ru1 left out of the corrected model" in n]
     assert bool(review) != with_hydride
+    # the published model still refines its own H1 (x, y, z, Uiso); only the corrected drops it
+    n_parameters = {name: r["n_parameters"] for name, r in report["refinement"].items()}
+    assert n_parameters["published"] - n_parameters["corrected"] == (0 if with_hydride else 4)
