@@ -21,9 +21,11 @@ from crystalx_core.element_evidence import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
 from crystalx_core.geometry import bonded_h_counts
+from crystalx_core.hydrogen_evidence import input_hydrides_shown
 from crystalx_core.pipeline import Progress, check_first_fit, timed
 from crystalx_core.riding import (
     input_groups,
+    input_hydrides,
     input_hydrogens_kept,
     ride_as_input,
     ride_existing_hydrogens,
@@ -206,9 +208,23 @@ def _refine_both(
             result.notes.append("anisotropic refinement failed: both models refined isotropically")
             base = refine(proposed, reflections, cycles)
         density = difference_density(base.structure, reflections)
+    # a published hydride the map does not show is left out of the corrected model and
+    # flagged (its proposed 0 H against the published count), as the job leaves it (issue 23)
+    hydrides = input_hydrides(proposed, groups or {})
+    shown = input_hydrides_shown(
+        proposed,
+        hydrides,
+        density,
+        left_out="left out of the corrected model",
+    )
+    unseen = {k for k, (seen, _) in shown.items() if not seen}
+    kept = {k: group for k, group in (kept or {}).items() if k not in unseen}
+    for k in sorted(unseen):
+        result.atoms[k].proposed_h, result.atoms[k].h_probabilities = 0, {0: 1.0}
+        result.notes.append(f"review: {shown[k][1]}")
     corrected = ride_as_input(
         proposed,
-        {k: n for k, (n, _) in enumerate(counts)},
+        {k: 0 if k in unseen else n for k, (n, _) in enumerate(counts)},
         groups or {},
         density=density,
         kept=kept,

@@ -73,6 +73,7 @@ from crystalx_core.riding import (
     RIDING_U_FACTOR,
     SAME_SITE,
     STRONG_HBOND,
+    InputH,
     short_bond_peak,
     site_operators,
 )
@@ -486,25 +487,29 @@ HYDRIDE_WITHIN = 0.3  # Å around an input hydride where the map's maximum is re
 
 
 def input_hydrides_shown(
-    structure: Structure, hydrides: dict[int, list[np.ndarray]], density
+    structure: Structure,
+    hydrides: dict[int, list[InputH]],
+    density,
+    left_out: str = "not written",
 ) -> dict[int, tuple[bool, str]]:
     """Metal site → whether the Fo − Fc map of the model without H shows each of the input's
-    hydrides on it (`hydrides`: their Cartesian places beside it), LOW_RMS within
+    hydrides on it (`hydrides`: riding.input_hydrides, each beside it), LOW_RMS within
     HYDRIDE_WITHIN Å, as for a donor's H, and a note saying so: the user's hydride is the
     evidence of where to look, the map whether it is there. No angle rule: cod-tools'
-    no_Z_valid_estimation's Ru–H lies 59° from its Ru–Si bond (an Ru–H···Si contact)."""
+    no_Z_valid_estimation's Ru–H lies 59° from its Ru–Si bond (an Ru–H···Si contact).
+    `left_out` says what becomes of one the map does not show (the audit's corrected model)."""
     step = np.arange(-HYDRIDE_WITHIN, HYDRIDE_WITHIN + 1e-9, 0.1)
     offsets = np.array([(x, y, z) for x in step for y in step for z in step])
     offsets = offsets[np.linalg.norm(offsets, axis=1) <= HYDRIDE_WITHIN + 1e-9]
     out = {}
-    for k, places in hydrides.items():
-        heights = [float(density(xyz + offsets).max()) / density.rms for xyz in places]
+    for k, group in hydrides.items():
+        heights = [float(density(h.xyz + offsets).max()) / density.rms for h in group]
         seen = min(heights) >= LOW_RMS
         element = structure.sites[k].element
         out[k] = (
             seen,
-            f"the input's hydride{'s' if len(places) > 1 else ''} on {structure.sites[k].label} "
-            + ("kept: " if seen else "not written: ")
+            f"the input's hydride{'s' if len(group) > 1 else ''} on {structure.sites[k].label} "
+            + ("kept: " if seen else f"{left_out}: ")
             + f"the difference map shows {', '.join(f'{h:.1f}' for h in heights)} rms there "
             f"({LOW_RMS:g} needed)" + ("" if seen else f"; no H on the metal {element}"),
         )

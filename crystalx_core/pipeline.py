@@ -705,9 +705,7 @@ def hydrogen_plan(
     if density is None:
         hydride_notes = {k: unchecked_hydride_note(len(kept[k])) for k in hydrides if k in kept}
     else:
-        shown = input_hydrides_shown(
-            model, {k: [h.xyz for h in g] for k, g in hydrides.items()}, density
-        )
+        shown = input_hydrides_shown(model, hydrides, density)
         hydride_notes = {k: note for k, (seen, note) in shown.items()}
         kept = {k: group for k, group in kept.items() if shown.get(k, (True,))[0]}
     counts, declared = held_to_formula(declared_no_h, hydrogen_counts(model, method))

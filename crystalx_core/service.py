@@ -60,7 +60,7 @@ from crystalx_core.assign import apply_assignment
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment, annotate
 from crystalx_core.contents import declared_without_h, formula_counts
-from crystalx_core.elements import is_hydrogen, normalise_symbol
+from crystalx_core.elements import is_hydrogen, is_metal, normalise_symbol
 from crystalx_core.errors import STDOUT, CrystalXError, InputError, OutputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
 from crystalx_core.io import read_reflections as read_reflections_file
@@ -430,14 +430,18 @@ def _result(
     are the atoms geometry.bonded_h_contacts hangs an H on, as riding.input_groups (the CLI's
     and the audit's kept AFIX) does: each H on one atom, the nearest within reach that SHELX's
     PART rules let it bond to; not the acceptor of an O-H...O, nor an atom within reach of an
-    H of another PART, which may still need its own."""
-    held = bonded_h_contacts(structure)
+    H of another PART, which may still need its own. A hydride the user refined on a metal is
+    the metal's, as the command line counts it (hydrides=True), and the job's note on it stays."""
+    held = bonded_h_contacts(structure, hydrides=True)
     carriers = set(held)
     pivots = [i for i, site in enumerate(structure.sites) if not is_hydrogen(site.element)]
     holds = dict(zip(pivots, held_h_counts(structure, held)))  # counted as the pivots are
     for s in assignment.sites:
         if s.index in carriers:
+            job_note = s.note
             s.hfix, s.note = kept_code(structure, held.get(s.index, []))
+            if is_metal(s.element) and job_note:  # whether the map showed the hydride
+                s.note += f"; {job_note}"
             if holds[s.index] != s.h_count:
                 # the user's H are left alone, but a count the job disagrees with is what a
                 # reviewer wants to see (a CH2 given one H by hand, an NH where NH2 fits)

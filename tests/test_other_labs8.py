@@ -16,6 +16,10 @@ import pytest
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.cli import main
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.io.cif import read_cif
+
+from .test_service import answer, request, snapshot_of
 
 # the folder benchmarks/fetch_real_reflections.py lays out (NoSpherA2's Co110, read through the
 # search index: benchmarks/real_reflections_sources.tsv); the test that needs it is skipped without
@@ -136,3 +140,50 @@ def test_a_cobalt_complex_from_nospherA2_is_assigned_and_refined_as_published(tm
     assert {a["label"]: (a["element"], a["h_count"]) for a in answer["atoms"]} == truth
     assert any("198 reflection(s) with a negative sigma left out" in n for n in answer["notes"])
     assert answer["refinement"]["r1"] < 0.035
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("with_hydride", [True, False])
+def test_audit_with_reflections_checks_a_published_hydride_in_the_map(
+    shared_data, tmp_path, with_hydride
+):
+    """`audit --hkl` weighs a published hydride by the map the job reads (input_hydrides_shown):
+    main kept no_Z_valid_estimation's H1 on Ru1 in the corrected model whether the data held it
+    or not. Data made without it now flag Ru1 (proposed 0 H against 1 published) with a note
+    for review, H1 left out of the corrected model only; data that hold it leave Ru1 unflagged."""
+    model = _copy(shared_data, RU_HYDRIDE, tmp_path)
+    hkl = _simulated_hkl(model, tmp_path / "sim.hkl", () if with_hydride else ("H1",))
+    assert main(["audit", str(model), "--hkl", str(hkl), "--json", "--quiet"]) == 0
+    report = json.loads((tmp_path / "codtools_no_Z_valid_estimation_audit.json").read_text())
+    (ru,) = [a for a in report["atoms"] if a["published"] == "Ru"]
+    assert (ru["published_h"], ru["proposed_h"]) == (1, int(with_hydride))
+    review = [n for n in report["notes"] if "hydride on Ru1 left out of the corrected model" in n]
+    assert bool(review) != with_hydride
+    # the published model still refines its own H1 (x, y, z, Uiso); only the corrected drops it
+    n_parameters = {name: r["n_parameters"] for name, r in report["refinement"].items()}
+    assert n_parameters["published"] - n_parameters["corrected"] == (0 if with_hydride else 4)
+
+
+@pytest.mark.slow
+def test_the_olex2_panel_flags_a_hydride_its_data_do_not_show(shared_data, tmp_path):
+    """no_Z_valid_estimation sent to the service with its H1 and reflections simulated without
+    it: the job gives Ru1 no H (the map shows 0.6 rms there), Olex2 is told nothing about H1
+    (the user's), and the answer says Ru1 holds 1 H where the job expects 0 (main: not kept,
+    no comparison)."""
+    model = _copy(shared_data, RU_HYDRIDE, tmp_path)
+    hkl = _simulated_hkl(model, tmp_path / "sim.hkl", ("H1",))
+    published = read_cif(model).structure
+    snapshot = snapshot_of(published, peaks=False)
+    snapshot["sites"] += [
+        {"label": h.label, "element": "H", "frac": list(h.frac)}
+        for h in published.sites
+        if is_hydrogen(h.element)
+    ]
+    reply = answer(request("assign", {"structure": snapshot, "reflections": {"path": str(hkl)}}))
+    result = reply["result"]
+    assert result["reflections"]["path"] == str(hkl)  # the data were read, not left out
+    (ru,) = [s for s in result["sites"] if s["element"] == "Ru"]
+    assert ru["h_kept"] and (ru["h_count"], ru["hfix"]) == (0, 0)
+    assert "hydride on Ru1 not written" in ru["note"]
+    assert ru["note"].endswith("holds 1 H where the job expects 0")
+    assert not any("H1" in command.split() for command in result["commands"])
