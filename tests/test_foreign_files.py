@@ -333,10 +333,14 @@ def test_batch_reads_and_resumes_on_the_file_the_structure_names(tmp_path, share
     report = tmp_path / "x_crystalx.json"
     notes = json.loads(report.read_text())["notes"]
     assert "x.hkl beside it not read: the reflections Olex2 names (urea.hkl) are" in notes
+    # a new version of each file (batch stamps content, not times): the one not read changes
+    # nothing, the one the structure names is done again
     later = report.stat().st_mtime + 10
+    beside.write_text("   2   0   0   -1.00   -1.00\n")
     os.utime(beside, (later, later))
     assert finished_row(item, options)["status"] == "resumed"
-    os.utime(named, (later, later))
+    with named.open("a") as hkl:
+        hkl.write("   0   0   0    0.00    0.00\n")
     assert finished_row(item, options) is None
 
 
