@@ -884,8 +884,9 @@ def _to_check(model) -> str:
     """What of the input `model` decides whether a model can explain its data, in the file's own
     terms (a wrong SFAC, cell or LATT/SYMM refines to nonsense without any error of its own)."""
     from crystalx_core.io import SHELX_SUFFIXES
+    from crystalx_core.io.files import unpacked_name
 
-    if Path(model).suffix.lower() in SHELX_SUFFIXES:
+    if unpacked_name(model).suffix.lower() in SHELX_SUFFIXES:
         return (
             "check SFAC/UNIT (the elements), CELL and LATT/SYMM (the space group) against the data"
         )

@@ -3,13 +3,12 @@ crystalx_last.json (service answer) or a job's x_crystalx.json. No Qt here."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import read_input_bytes
+from crystalx_core.io.files import json_value, read_input_bytes
 
 
 @dataclass
@@ -45,7 +44,7 @@ def read_rows(path: Path) -> tuple[str, list[Row]]:
     """(title, rows) of an assignment file; a clear error for anything else."""
     data = read_input_bytes(str(path), "CrystalX assignment")
     try:
-        data = json.loads(data.decode("utf-8"))
+        data = json_value(data.decode("utf-8"))
     except ValueError as error:
         raise InputError(f"cannot read an assignment: {error}", str(path)) from None
     if isinstance(data, dict) and isinstance(data.get("result"), dict):  # plugin / service answer

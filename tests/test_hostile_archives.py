@@ -1,0 +1,125 @@
+"""Packed inputs and JSON past Python's limits (session 26): a repository's download ships
+x.hkl.gz (or .bz2, .xz), read as the x.hkl it holds wherever an .hkl or a CIF is read; a damaged
+one, a tar, or one that unpacks past the size limit is one line. A JSON number of 5,000 digits
+or 1e5 brackets is our own line, not Python's advice or a RecursionError."""
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+
+from crystalx_core.cli import EXIT_INPUT, main
+from crystalx_core.errors import InputError
+from crystalx_core.io import files, read_reflections
+from crystalx_core.panel.rows import read_rows
+
+from .conftest import BENCHMARK
+
+QUICK = ["--quiet", "--method", "baseline", "--hydrogens", "rules"]
+PACKERS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
+UREA = BENCHMARK / "XH_urea"
+
+
+@pytest.mark.parametrize("suffix", sorted(PACKERS))
+def test_packed_reflections_are_read_as_the_file_they_hold(tmp_path, shared_data, suffix):
+    """XH_urea's data.hkl packed: main refused it ('a gzip archive ...: unpack it first')."""
+    packed = tmp_path / f"x.hkl{suffix}"
+    packed.write_bytes(PACKERS[suffix]((UREA / "data.hkl").read_bytes()))
+    plain, read = read_reflections(UREA / "data.hkl"), read_reflections(packed)
+    assert len(read) == len(plain) == 1022
+    assert np.array_equal(read.indices, plain.indices)
+    assert np.array_equal(read.intensities, plain.intensities)
+
+
+def test_a_packed_cif_and_the_packed_hkl_beside_a_res_are_found_and_named_as_plain(
+    tmp_path, shared_data, capsys
+):
+    """x.cif.gz was 'unsupported file type .gz'; x.hkl.gz beside x.res was not refined against
+    ('unpack it to refine against it'). Outputs are named for x, not x.cif."""
+    (tmp_path / "u.cif.gz").write_bytes(gzip.compress((UREA / "model.cif").read_bytes()))
+    assert main(["assign", str(tmp_path / "u.cif.gz"), *QUICK]) == 0
+    assert (tmp_path / "u_crystalx.res").is_file()
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    shutil.copy(UREA / "published.res", folder / "urea.res")
+    (folder / "urea.hkl.gz").write_bytes(gzip.compress((UREA / "data.hkl").read_bytes()))
+    assert main(["batch", str(folder), *QUICK]) == 0
+    row = json.loads((folder / "urea_crystalx.json").read_text())
+    assert row["refinement"]["r1"] < 0.05
+    capsys.readouterr()
+
+
+def _tar_gz() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.add(UREA / "data.hkl", arcname="x.hkl")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: gzip.compress((UREA / "data.hkl").read_bytes())[:3000],
+            "a gzip file that does not unpack: Compressed file ended before the end-of-stream "
+            "marker was reached",
+        ),
+        (_tar_gz, "1: a tar archive (gzip), not a reflection file: unpack it first"),
+        (lambda: gzip.compress(b" " * 3 * 2**20), "unpacks to over the 2 MB limit"),
+    ],
+    ids=["cut short", "tar", "bomb"],
+)
+def test_a_packed_file_that_cannot_be_read_is_one_line_and_nothing_written(
+    tmp_path, shared_data, capsys, monkeypatch, make, message
+):
+    monkeypatch.setattr(files, "MAX_INPUT_BYTES", 2 * 2**20)
+    shutil.copy(UREA / "published.res", tmp_path / "x.res")
+    data = make()
+    (tmp_path / "x.hkl.gz").write_bytes(data)
+    args = ["assign", str(tmp_path / "x.res"), "--hkl", str(tmp_path / "x.hkl.gz"), *QUICK]
+    assert main(args) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"crystalx: error: {tmp_path / 'x.hkl.gz'}:") and message in err
+    assert err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.hkl.gz", "x.res"]
+    assert (tmp_path / "x.hkl.gz").read_bytes() == data
+
+
+def test_a_request_id_of_5000_digits_is_answered_in_our_words(shared_data):
+    """Python's ValueError said 'use sys.set_int_max_str_digits() to increase the limit'."""
+    request = b'{"protocol": 2, "id": ' + b"9" * 5000 + b', "method": "ping"}\n'
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
+        input=request,
+        capture_output=True,
+        timeout=120,
+    )
+    error = json.loads(done.stdout)["error"]
+    assert error == {
+        "code": "bad-json",
+        "message": "not JSON this service reads: a number of 5000 digits, over the 4300 read",
+    }
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"atoms": [], "n": ' + "7" * 5000 + "}", "a number of 5000 digits, over the 4300 read"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # a RecursionError in the panel
+    ],
+    ids=["digits", "nested"],
+)
+def test_the_panel_refuses_json_past_pythons_limits_in_one_line(tmp_path, text, message):
+    path = tmp_path / "x_crystalx.json"
+    path.write_text(text)
+    with pytest.raises(InputError) as refused:
+        read_rows(path)
+    assert str(refused.value) == f"{path}: cannot read an assignment: {message}"
