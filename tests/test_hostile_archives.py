@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,21 +40,26 @@ def test_packed_reflections_are_read_as_the_file_they_hold(tmp_path, shared_data
     assert np.array_equal(read.intensities, plain.intensities)
 
 
-def test_a_packed_cif_and_the_packed_hkl_beside_a_res_are_found_and_named_as_plain(
+def test_a_packed_cif_is_assigned_and_its_outputs_named_as_the_plain_files(
     tmp_path, shared_data, capsys
 ):
-    """x.cif.gz was 'unsupported file type .gz'; x.hkl.gz beside x.res was not refined against
-    ('unpack it to refine against it'). Outputs are named for x, not x.cif."""
+    """x.cif.gz was 'unsupported file type .gz'. Outputs are named for x, not x.cif."""
     (tmp_path / "u.cif.gz").write_bytes(gzip.compress((UREA / "model.cif").read_bytes()))
     assert main(["assign", str(tmp_path / "u.cif.gz"), *QUICK]) == 0
     assert (tmp_path / "u_crystalx.res").is_file()
+    capsys.readouterr()
+
+
+def test_a_batch_reads_a_packed_model_and_the_packed_hkl_beside_it(tmp_path, shared_data, capsys):
+    """A batch of x.res.gz said 'no .res, .ins or .cif files to assign', and x.hkl.gz beside
+    x.res was not refined against ('unpack it to refine against it')."""
     folder = tmp_path / "batch"
     folder.mkdir()
-    shutil.copy(UREA / "published.res", folder / "urea.res")
-    (folder / "urea.hkl.gz").write_bytes(gzip.compress((UREA / "data.hkl").read_bytes()))
+    (folder / "urea.res.gz").write_bytes(gzip.compress((UREA / "published.res").read_bytes()))
+    (folder / "urea.hkl.xz").write_bytes(lzma.compress((UREA / "data.hkl").read_bytes()))
     assert main(["batch", str(folder), *QUICK]) == 0
-    row = json.loads((folder / "urea_crystalx.json").read_text())
-    assert row["refinement"]["r1"] < 0.05
+    report = json.loads((folder / "urea_crystalx.json").read_text())
+    assert report["refinement"]["r1"] < 0.05
     capsys.readouterr()
 
 
@@ -123,3 +129,15 @@ def test_the_panel_refuses_json_past_pythons_limits_in_one_line(tmp_path, text, 
     with pytest.raises(InputError) as refused:
         read_rows(path)
     assert str(refused.value) == f"{path}: cannot read an assignment: {message}"
+
+
+def test_a_packed_powder_pattern_is_read_as_the_pattern_it_holds(tmp_path):
+    """`crystalx pxrd x.xy.gz` was 'a gzip archive, not a powder pattern: unpack it first'."""
+    from crystalx_core.pxrd.patterns import read_pattern
+
+    plain = Path(__file__).parent / "data" / "uio66_nupxrd_2-30.xy"
+    packed = tmp_path / "uio66.xy.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    read, expected = read_pattern(packed), read_pattern(plain)
+    assert np.array_equal(read.two_theta, expected.two_theta)
+    assert np.array_equal(read.intensity, expected.intensity)
