@@ -1,7 +1,8 @@
 """Packed inputs and JSON past Python's limits (session 26): a repository's download ships
 x.hkl.gz (or .bz2, .xz), read as the x.hkl it holds wherever an .hkl or a CIF is read; a damaged
 one, a tar, or one that unpacks past the size limit is one line. A JSON number of 5,000 digits
-or 1e5 brackets is our own line, not Python's advice or a RecursionError."""
+or 1e5 brackets is our own line, not Python's advice or a RecursionError; a batch whose
+x_crystalx.json is other JSON redoes x."""
 
 import bz2
 import gzip
@@ -141,3 +142,22 @@ def test_a_packed_powder_pattern_is_read_as_the_pattern_it_holds(tmp_path):
     read, expected = read_pattern(packed), read_pattern(plain)
     assert np.array_equal(read.two_theta, expected.two_theta)
     assert np.array_equal(read.intensity, expected.intensity)
+
+
+@pytest.mark.parametrize(
+    "report",
+    ["[1]", "null", '{"inputs": [1]}', "[" * 100_000],
+    ids=["list", "null", "inputs", "deep"],
+)
+def test_a_batch_redoes_a_structure_whose_report_is_not_its_own(
+    tmp_path, shared_data, capsys, report
+):
+    """x_crystalx.json beside x.res holding other JSON (another program's, edited by hand) ended
+    the whole batch: 'internal error: AttributeError' (RecursionError for 1e5 brackets). The
+    structure is redone, the file kept as a backup."""
+    shutil.copy(UREA / "published.res", tmp_path / "urea.res")
+    (tmp_path / "urea_crystalx.json").write_text(report)
+    assert main(["batch", str(tmp_path), *QUICK]) == 0
+    assert json.loads((tmp_path / "urea_crystalx.json").read_text())["atoms"]
+    assert (tmp_path / "urea_crystalx.json.bak").read_text() == report
+    capsys.readouterr()
