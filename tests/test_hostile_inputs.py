@@ -420,3 +420,20 @@ def test_a_q_peak_beside_its_own_image_on_a_special_position_stays_one_atom(
     atoms = json.loads((tmp_path / "x_crystalx.json").read_text())["atoms"]
     assert sorted(a["label"] for a in atoms) == sorted(f"Q{k}" for k in range(1, len(peaks)))
     assert {a["element"] for a in atoms if a["label"] == f"Q{mg + 1}"} == {"Mg"}
+
+
+@pytest.mark.parametrize("name, most", [("PART", 2), ("AFIX", 4), ("SAME", 2), ("END", 0)])
+def test_an_atom_named_as_an_instruction_names_its_line(tmp_path, capsys, shared_data, name, most):
+    """XH_urea's N renamed PART (AFIX, SAME, END): read as that instruction, the atom was lost
+    and PART's 'sof' 0.144653 (its x) set the next atoms' occupancy, or END dropped every atom
+    after it, without a word. SHELXL keeps instruction names from atom names."""
+    text = (BENCHMARK / "XH_urea" / "published.res").read_text()
+    (tmp_path / "x.res").write_text(text.replace("\nN     3 ", f"\n{name:<5} 3 "))
+    args = ["assign", str(tmp_path / "x.res"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {tmp_path / 'x.res'}:31: {name!r} reads as the instruction {name}, "
+        f"which takes at most {most} numbers, not 11: an atom named {name}? SHELX takes a "
+        "line's first word for an instruction (rename the atom)\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["x.res"]
