@@ -805,6 +805,7 @@ def _print_report(args, report: dict, lines: list[str], written, backups=()) -> 
 def _run_pxrd(args) -> int:
     if args.pattern is None and args.from_cif is None:
         args.usage.error("give a pattern file, --from-cif, or both")  # exit 2, as argparse's own
+    from crystalx_core.io.files import unpacked_name
     from crystalx_core.outputs import write_outputs
     from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
     from crystalx_core.pxrd.patterns import xy_text
@@ -812,7 +813,8 @@ def _run_pxrd(args) -> int:
 
     report = run_pxrd(args.pattern, args.wavelength, args.from_cif, args.kind)
     source = args.pattern or args.from_cif
-    prefix = _out_prefix(args.out, source.with_name(source.stem + "_pxrd"))
+    stem = unpacked_name(source).stem  # u.xy.gz's outputs are u_pxrd.*, as u.xy's
+    prefix = _out_prefix(args.out, source.with_name(stem + "_pxrd"))
     arrays = report.pop("_arrays")
     files = {prefix.with_name(prefix.name + ".json"): json.dumps(report, indent=1) + "\n"}
     if args.from_cif is not None:

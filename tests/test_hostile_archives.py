@@ -161,3 +161,20 @@ def test_a_batch_redoes_a_structure_whose_report_is_not_its_own(
     assert json.loads((tmp_path / "urea_crystalx.json").read_text())["atoms"]
     assert (tmp_path / "urea_crystalx.json.bak").read_text() == report
     capsys.readouterr()
+
+
+def test_outputs_and_messages_name_a_packed_input_by_the_file_it_holds(
+    tmp_path, shared_data, capsys, monkeypatch
+):
+    """`pxrd --from-cif u.cif.gz` wrote u.cif_pxrd.*, and `solve x.res.gz` without reflections
+    asked for x.res.hkl (review, s26hostile8-r)."""
+    from crystalx_core.pxrd import predict
+
+    monkeypatch.setattr(predict, "MODEL_PATH", tmp_path / "none.onnx")  # the simulated pattern only
+    (tmp_path / "u.cif.gz").write_bytes(gzip.compress((UREA / "model.cif").read_bytes()))
+    assert main(["pxrd", "--from-cif", str(tmp_path / "u.cif.gz")]) == 0
+    assert (tmp_path / "u_pxrd.json").is_file() and (tmp_path / "u_pxrd_simulated.xy").is_file()
+    (tmp_path / "x.res.gz").write_bytes(gzip.compress((UREA / "published.res").read_bytes()))
+    capsys.readouterr()
+    assert main(["solve", str(tmp_path / "x.res.gz"), "--quiet"]) == EXIT_INPUT
+    assert "(none named x.hkl or .fcf beside it)" in capsys.readouterr().err

@@ -449,9 +449,11 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
     in_cif = ", and no _shelx_hkl_file or _refln loop in the CIF" if loaded.shelx is None else ""
     if loaded.refln_problem:  # the line of the loop, and why it is not read
         in_cif = f"; the CIF's own _refln loop cannot be read: {loaded.refln_problem}"
+    from crystalx_core.io.files import unpacked_name
+
+    hkl = unpacked_name(loaded.path).with_suffix(".hkl").name  # x.hkl for x.res.gz
     raise InputError(
-        f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
-        f"or .fcf beside it{in_cif})",
+        f"no reflections: pass the .hkl file (none named {hkl} or .fcf beside it{in_cif})",
         str(loaded.path),
         loaded.refln_problem_line,
     )
