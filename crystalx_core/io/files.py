@@ -207,9 +207,10 @@ def json_value(text: str | bytes, **options):
 
 
 def _json_int(digits: str) -> int:
-    limit = sys.get_int_max_str_digits()
-    if limit and len(digits.lstrip("-")) > limit:
-        length = len(digits.lstrip("-"))
+    # Python before 3.9.14/3.10.7 has no limit (and no get_int_max_str_digits)
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    length = len(digits.lstrip("-"))
+    if limit and length > limit:
         raise JsonBeyondLimits(f"a number of {length} digits, over the {limit} read")
     return int(digits)
 
