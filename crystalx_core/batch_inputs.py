@@ -375,7 +375,7 @@ def _shelxt_title(path: Path) -> str:
 def _has_atoms(path: Path) -> bool:
     """Whether a structure file lists atoms or peaks (a CIF always counts); True where it
     cannot be read, so that its error is the row's."""
-    if path.suffix.lower() not in (".res", ".ins"):
+    if _kind(path) not in (".res", ".ins"):  # x.res.gz is read unpacked
         return True
     from crystalx_core.io.shelx_read import read_shelx
 

@@ -178,3 +178,17 @@ def test_outputs_and_messages_name_a_packed_input_by_the_file_it_holds(
     capsys.readouterr()
     assert main(["solve", str(tmp_path / "x.res.gz"), "--quiet"]) == EXIT_INPUT
     assert "(none named x.hkl or .fcf beside it)" in capsys.readouterr().err
+
+
+def test_a_packed_ins_without_atoms_gives_way_to_the_cif_with_them(tmp_path, shared_data):
+    """XPREP's x.ins (cell and contents, no atoms) packed as x.ins.gz beside the finished x.cif:
+    the CIF is the structure, as beside a plain x.ins; x.ins.gz was taken for one with atoms
+    (review, s26hostile8-r)."""
+    from crystalx_core.batch_inputs import find_inputs
+
+    res = (UREA / "published.res").read_text()
+    xprep = res[: res.index("L.S.")] + "TREF\nHKLF 4\nEND\n"
+    (tmp_path / "x.ins.gz").write_bytes(gzip.compress(xprep.encode()))
+    shutil.copy(UREA / "model.cif", tmp_path / "x.cif")
+    [item] = find_inputs(str(tmp_path)).items
+    assert (item.model.name, [p.name for p in item.left_out]) == ("x.cif", ["x.ins.gz"])
