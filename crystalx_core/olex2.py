@@ -20,9 +20,15 @@ from crystalx_core.structure import Structure
 
 
 def olex2_commands(
-    structure: Structure, assignment: Assignment, groups, declared: Sequence[dict] = ()
+    structure: Structure,
+    assignment: Assignment,
+    groups,
+    declared: Sequence[dict] = (),
+    repeats: Sequence[str] = (),
 ) -> list[str]:
-    """Olex2 commands that turn the snapshot into the assignment: delete the peaks judged
+    """Olex2 commands that turn the snapshot into the assignment: delete the Q-peaks
+    `repeats` (left out of `structure` as a repeat of an atom or a higher peak: the same
+    density, which Olex2 would keep as a Q on the atom it became) and the peaks judged
     spurious (when asked), rename (which retypes) every site whose label changes, name a site
     that keeps its label but not its element by that same label (Olex2 types an atom from the
     label `name` gives it, an unchanged one too: gxapp.cpp `TGXApp::Name(TXAtom&, ...)`; an
@@ -36,7 +42,7 @@ def olex2_commands(
     Every new label must be one Olex2 keeps as it is (see `olex2_label_problem`) and must not
     be held by a site that keeps its label: either is a RequestError naming the site.
     """
-    kill = [structure.sites[i].label for i in assignment.dropped]
+    kill = list(repeats) + [structure.sites[i].label for i in assignment.dropped]
     commands = [f"kill {' '.join(kill)}"] if kill else []
     pending = {s.label: s.new_label for s in assignment.sites if s.label != s.new_label}
     elements = {s.new_label: s.element for s in assignment.sites}

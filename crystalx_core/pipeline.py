@@ -107,6 +107,9 @@ class JobResult:
     # the reflections gave no σ (none written, or every one 0): each was estimated
     # (io.hkl._weighable_sigmas), which a batch's row says beside R1
     sigmas_estimated: bool = False
+    # Q-peaks left out as a repeat of an atom or a higher peak (repeated_atoms): the service's
+    # commands delete them from the user's Olex2 model
+    repeated_peaks: list[str] = field(default_factory=list)
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -282,7 +285,7 @@ def assign_job(
     unit_note = None
     if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
         reflections = reflections.merged(structure.cell, structure.symops)
-    structure, repeat_note = without_repeated_atoms(structure, olex2_model)
+    structure, repeat_note, repeated_peaks = without_repeated_atoms(structure, olex2_model)
     # before the overlap note, which then names only the disorder still undeclared
     structure, special_note = declared(structure)
     overlap = overlap_note(structure)
@@ -311,6 +314,7 @@ def assign_job(
         given_restraints,
     )
     result.notes[:0] = [note for note in (repeat_note, special_note, overlap, unit_note) if note]
+    result.repeated_peaks = repeated_peaks
     result.timings = {**timings, **result.timings}
     return result
 

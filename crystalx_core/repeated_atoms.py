@@ -10,7 +10,9 @@ their occupancies say, and stay.
 
 Q-peaks are one maximum of density each: a peak on an atom, or on a higher peak (four written
 at one point, peak lists merged by hand), is that density again, and became an atom on top of
-the other; it is left out the same way, the highest peak of a place kept."""
+the other; it is left out the same way, the highest peak of a place kept. In the user's Olex2
+model (the service) the answer's commands delete those peaks: Olex2 keeps a peak the answer
+does not name, which would sit as a Q on the atom its density became."""
 
 from __future__ import annotations
 
@@ -25,10 +27,11 @@ REPEAT = 0.1
 
 def without_repeated_atoms(
     structure: Structure, olex2_model: bool = False
-) -> tuple[Structure, str]:
-    """`structure` without the atoms that repeat an earlier one, and a note naming them ('' when
-    none does); for the user's Olex2 model (the service) the note asks for `fuse` there, where
-    the atoms stay."""
+) -> tuple[Structure, str, list[str]]:
+    """`structure` without the atoms that repeat an earlier one, a note naming them ('' when
+    none does) and the labels of the Q-peaks among them; for the user's Olex2 model (the
+    service) the note asks for `fuse` there, where the atoms stay, and says the answer's
+    commands delete the peaks."""
     sites = structure.sites
     identity = identity_operator(structure)
     left_out: dict[int, int] = {}  # repeated site → the earlier one it repeats
@@ -50,16 +53,16 @@ def without_repeated_atoms(
                 break
     peaks = _repeated_peaks(structure)
     if not left_out and not peaks:
-        return structure, ""
+        return structure, "", []
     kept = [s for k, s in enumerate(sites) if k not in left_out and k not in peaks]
     notes = [_note(sites, left_out, olex2_model)] if left_out else []
     if peaks:
         pairs = _pairs(sites, peaks)
         notes.append(
             f"Q-peaks on an atom or a higher peak, one density each ({pairs}): the lower left "
-            + ("out of this answer; `kill` them in Olex2" if olex2_model else "out")
+            + ("out of this answer and deleted by its commands" if olex2_model else "out")
         )
-    return structure.with_sites(kept), "; ".join(notes)
+    return structure.with_sites(kept), "; ".join(notes), [sites[i].label for i in sorted(peaks)]
 
 
 def _pairs(sites, left_out: dict[int, int]) -> str:

@@ -1678,3 +1678,35 @@ def test_through_olx_a_macro_answers_a_bool_and_a_function_a_string(ethanol):
     assert olx.Schedule(0, "spy.crystalx.status()") is True
     assert olx.html.Update() is True and olx.html.Update("no-such-window") is False
     assert olx.Freeze(True) == "" and olx.Freeze() == "true" and olx.HasGUI() == "true"
+
+
+def test_a_repeated_q_peak_is_deleted_by_apply_and_revert_brings_it_back(ethanol):
+    """Q4 written 0.04 Å from Q1 (peak lists merged by hand): the core leaves the lower peak
+    out as Q1's density again (repeated_atoms), but main's answer had no command for it, so
+    after Apply Olex2 still held Q4 as a peak on the atom Q1 became, and the note asked the
+    user to `kill` it by a label that Apply had just made stale. The answer deletes it in the
+    same Apply, which Olex2 records as one undo entry (gxlib/gxmacro.cpp GXLibMacros::macKill,
+    app.DeleteXAtoms), so Revert gives it back with its height."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    peak = sys.modules["_olex2"].Atom
+    state.atoms = [
+        peak("Q1", "Q", (0.10, 0.10, 0.10), peak=6.0),
+        peak("Q2", "Q", (0.252, 0.10, 0.10), peak=5.5),
+        peak("Q3", "Q", (0.252, 0.243, 0.10), peak=7.0),
+        peak("Q4", "Q", (0.104, 0.10, 0.10), peak=2.0),
+    ]
+    before = state.model_state()
+    model = model_of(state)
+    answer = assign_answer(model.snapshot)
+    assert answer["commands"][0] == "kill Q4"
+    assert any("(Q4 on Q1)" in n and "deleted by its commands" in n for n in answer["job_notes"])
+    session = plugin._session()
+    journal = olex_model.apply_commands(olex, olx, core, answer["commands"], model, session.say)
+    assert [a.label for a in state.live() if a.type == "Q"] == []
+    assert state.atoms[3].deleted and "kill #c3" in state.log
+    session.journals.append(journal)
+    assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert state.model_state() == before
