@@ -708,15 +708,19 @@ def test_a_label_no_olex2_command_can_name_is_refused_naming_the_site(sucrose, l
 
 
 @pytest.mark.parametrize(
-    "name, metal, n_hydrides",
-    [("codtools_no_Z_valid_estimation.cif", "Ru", 1), ("sfarchiv2_2004877.cif", "Ir", 2)],
+    "name, metal, hydrides",
+    [
+        ("codtools_no_Z_valid_estimation.cif", "Ru", "H1"),
+        ("sfarchiv2_2004877.cif", "Ir", "H(1), H(2)"),
+    ],
 )
-def test_a_hydride_the_user_refined_counts_for_its_metal(shared_data, name, metal, n_hydrides):
+def test_a_hydride_the_user_refined_counts_for_its_metal(shared_data, name, metal, hydrides):
     """cod-tools' no_Z_valid_estimation (Ru–H 1.53 Å) and COD 2004877 (Ir–H 1.44, 1.46 Å) sent
     with their H: main counted no H held by the metal (beyond a metal's 1.3 Å bond reach), so
     the answer neither kept them as the user's nor compared them with the job's count, as
     `crystalx assign` does (bonded_h_counts, hydrides=True). The H stay the user's: no command
-    names them or adds H to the metal."""
+    names them or adds H to the metal, and the note names them by the labels the user holds
+    (main: "the input's H(1) as H13", a name only a written .res gives them)."""
     source = shared_data / "corpus" / name
     if not source.exists():
         pytest.skip(f"{name} is not in the corpus here")
@@ -729,8 +733,11 @@ def test_a_hydride_the_user_refined_counts_for_its_metal(shared_data, name, meta
     result = answer(request("assign", {"structure": snapshot}))["result"]
     (site,) = [s for s in result["sites"] if s["element"] == metal]
     assert site["h_kept"] and site["note"].startswith("already carries H; left as it is")
-    assert site["h_count"] == n_hydrides and "holds" not in site["note"]  # the counts agree
+    # the counts agree
+    assert site["h_count"] == len(hydrides.split(",")) and "holds" not in site["note"]
     assert "the input's hydride" in site["note"]  # the job's word on them stays
+    assert f"{hydrides} kept as the input refined" in site["note"], site["note"]
+    assert "(the input's" not in site["note"]
     assert all(site["new_label"] not in labels for _, labels in result["hfix"])
     hydride_labels = {h.label.upper() for h in hydrogens}
     for command in result["commands"]:
