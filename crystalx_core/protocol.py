@@ -152,6 +152,9 @@ class Options(_Schema):
     hydrogens: Literal[HYDROGEN_METHODS] = "auto"
     top_k: _whole(1, 120) = 5
     delete_peaks: bool = False
+    # Olex2's option max_label_length (xlib/xapp.cpp TXApp::GetMaxLabelLength: 4 unless the
+    # user set it), which its label corrector trims to: the answer's labels fit it
+    max_label_length: _whole(1, MAX_LABEL) = 4
 
 
 class PlanSite(_Schema):

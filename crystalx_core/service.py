@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 import time
 import traceback
 from contextlib import suppress
@@ -189,7 +190,9 @@ def assign_result(
     --hkl` (pipeline.assign_job: one evidence stage for both), the refinement holding the
     restraints and constraints the request sends as the command line holds the .ins's. Data
     that cannot be used leave the model's answer and a note naming the file; the verdict
-    weighs the final R1 against the R1 the open file states (its snapshot source)."""
+    weighs the final R1 against the R1 the open file states (its snapshot source). Labels
+    follow the user's Olex2 max_label_length, which the request's options carry."""
+    structure = replace(structure, max_label=options.max_label_length)
     job = None
     data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:

@@ -1710,3 +1710,33 @@ def test_a_repeated_q_peak_is_deleted_by_apply_and_revert_brings_it_back(ethanol
     session.journals.append(journal)
     assert session.revert() is True and session.messages[-1] == "reverted exactly"
     assert state.model_state() == before
+
+
+def test_the_cores_labels_follow_olex2s_max_label_length(ethanol):
+    """With Olex2's option max_label_length at 6 the label corrector keeps the user's C12AB
+    (xlib/xapp.cpp TXApp::GetMaxLabelLength; GetRefinementModel's LabelCorrector trims only
+    past it), yet main's core took SHELX's 4 whatever the option and renamed it ("C12AB -> C3
+    (over 4 characters)"), a `name` Apply ran. The plugin sends the option it reads (olx.app.
+    OptValue) with the request, and the core labels to it: C12AB stays, no `name` renames it."""
+    state, plugin = ethanol
+    state.options["max_label_length"] = "6"
+    state.atoms = [a for a in state.atoms if a.type != "Q"]
+    state.atoms[1].label = "C12AB"
+
+    class InProcess(object):
+        restarts = 0
+
+        def request(self, method, params):
+            from crystalx_core.service import handle
+
+            request = {"protocol": PROTOCOL, "id": 1, "method": method, "params": params}
+            return handle(request)[0]
+
+    session = plugin._session()
+    session.core = InProcess()
+    model = session.model()
+    assert [s["label"] for s in model.snapshot["sites"]] == ["C1", "C12AB", "O1"]
+    result = session.ask(model, [])
+    assert [s["new_label"] for s in result["sites"]] == ["C1", "C12AB", "O1"]
+    assert not [command for command in result["commands"] if command.startswith("name")]
+    assert not any("renamed" in note for note in result["job_notes"]), result["job_notes"]

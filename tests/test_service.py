@@ -218,6 +218,25 @@ def test_renames_that_form_a_cycle_go_through_a_spare_label():
     assert any(c.startswith("name C") and c.split()[2].startswith("C9") for c in commands)
 
 
+@pytest.mark.parametrize("longest, spare", [(3, "C99"), (4, "C999"), (8, "C9999999")])
+def test_a_cycle_parks_on_a_spare_label_of_olex2s_max_label_length(longest, spare):
+    """The spare label of a rename cycle fits the user's Olex2 max_label_length (the
+    structure's max_label, which the service takes from the request): main parked on C999,
+    which Olex2 at 3 trims to C99 (xlib/xapp.cpp TXApp::GetMaxLabelLength), whatever held
+    C99; at 8 its list of every label would have held ten million."""
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C"],
+        unit=[2],
+        sites=[Site("C1", "C", (0.1, 0.1, 0.1)), Site("C2", "C", (0.3, 0.1, 0.1))],
+        max_label=longest,
+    )
+    swap = [SiteAssignment(0, "C1", "C", "C2"), SiteAssignment(1, "C2", "C", "C1")]
+    commands = olex2_commands(structure, Assignment("plan", swap), [])
+    assert commands == [f"name C1 {spare}", "name C2 C1", f"name {spare} C2"]
+
+
 @pytest.mark.parametrize(
     "line, code",
     [

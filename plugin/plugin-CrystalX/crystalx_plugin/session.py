@@ -71,6 +71,8 @@ class Session(object):
                 "method": self.settings("method"),
                 "hydrogens": self.settings("hydrogens"),
                 "top_k": 3,
+                # the labels Olex2 keeps, read with the model on the GUI thread
+                "max_label_length": model.longest,
             },
         }
         if self.weighs(model):  # the data weigh the answer (assign --hkl's stage)
