@@ -52,9 +52,7 @@ def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, 
         )
         while label is None or label.upper() in taken:
             label = next(
-                running.setdefault(
-                    (element, suffix), running_labels(element, suffix, longest)
-                ),
+                running.setdefault((element, suffix), running_labels(element, suffix, longest)),
                 None,
             )
             if label is None:
