@@ -1680,6 +1680,18 @@ def test_through_olx_a_macro_answers_a_bool_and_a_function_a_string(ethanol):
     assert olx.Freeze(True) == "" and olx.Freeze() == "true" and olx.HasGUI() == "true"
 
 
+class InProcess(object):
+    """The core answering in this process, as the service does (no child to start)."""
+
+    restarts = 0
+
+    def request(self, method, params):
+        from crystalx_core.service import handle
+
+        request = {"protocol": PROTOCOL, "id": 1, "method": method, "params": params}
+        return handle(request)[0]
+
+
 def test_a_repeated_q_peak_is_deleted_by_apply_and_revert_brings_it_back(ethanol):
     """Q4 written 0.04 Å from Q1 (peak lists merged by hand): the core leaves the lower peak
     out as Q1's density again (repeated_atoms), but main's answer had no command for it, so
@@ -1723,15 +1735,6 @@ def test_the_cores_labels_follow_olex2s_max_label_length(ethanol):
     state.atoms = [a for a in state.atoms if a.type != "Q"]
     state.atoms[1].label = "C12AB"
 
-    class InProcess(object):
-        restarts = 0
-
-        def request(self, method, params):
-            from crystalx_core.service import handle
-
-            request = {"protocol": PROTOCOL, "id": 1, "method": method, "params": params}
-            return handle(request)[0]
-
     session = plugin._session()
     session.core = InProcess()
     model = session.model()
@@ -1740,3 +1743,23 @@ def test_the_cores_labels_follow_olex2s_max_label_length(ethanol):
     assert [s["new_label"] for s in result["sites"]] == ["C1", "C12AB", "O1"]
     assert not [command for command in result["commands"] if command.startswith("name")]
     assert not any("renamed" in note for note in result["job_notes"]), result["job_notes"]
+
+
+def test_a_reassign_round_whose_only_change_is_a_kill_applies_it(ethanol):
+    """A typed ethanol (a CIF whose formula, C2 O, gives it no H) with a Q-peak 0.04 Å from C1:
+    the core's answer is only `kill Q1` (the repeat of C1's density). Session.is_stable
+    counted only `name` and `hadd` as changes, so Re-assign called that answer stable and
+    left the peak in the model; a kill is a change, applied as Apply would."""
+    state, plugin = ethanol
+    atoms = [a for a in ETHANOL if a[1] != "Q"] + [
+        ("Q1", "Q", (0.104, 0.10, 0.10), 0.05, 1.0, 0, 1.2)
+    ]
+    state.load(CELL, P1, [("C", 2), ("O", 1)], 1, atoms, file="/data/ethanol.cif")
+    state.cif_items["_chemical_formula_sum"] = "C2 O"
+    session = plugin._session()
+    session.core = InProcess()
+    plugin.batch("1")
+    state.pump(lambda: plugin.job is None and not state.scheduled)
+    assert "kill #c3" in state.log, session.messages
+    assert [a.label for a in state.live()] == ["C1", "C2", "O1"]
+    assert not any(m.startswith("stable") for m in session.messages)

@@ -458,8 +458,10 @@ class Session(object):
         return found
 
     def is_stable(self, result):
-        """Nothing left to change: no rename and no H to add."""
-        return not any(c.startswith(("name ", "hadd ")) for c in result["commands"])
+        """Nothing left to change: the answer has no command. Each command changes the model
+        and is not asked again once applied (a rename, H to add, a peak to delete, a group to
+        declare in a PART), so a round that has one applies it."""
+        return not result["commands"]
 
 
 def active_history_node():
