@@ -3,10 +3,10 @@ its symmetry images. A structure grown and saved with its symmetry-generated ato
 display program's export (ShelXle's writes the whole molecule of DSR's octane-ccdc.res, its
 second half on the images of the first through the inversion centre), gives them. Two whole
 atoms cannot share a place, and each would take the other's image as a bonded neighbour,
-so the H counts go wrong; the later one is left out, as Olex2's `fuse` merges them, and a
-note names each pair. Atoms the file declares alternatives (different non-zero PARTs, or a
-negative PART against an image, SHELX's rules in geometry.may_bond) are disorder, whatever
-their occupancies say, and stay.
+so the H counts go wrong; the later one is left out (Olex2 deletes one within 0.01 Å when
+it loads a file), and a note names each pair. Atoms the file declares alternatives
+(different non-zero PARTs, or a negative PART against an image, SHELX's rules in
+geometry.may_bond) are disorder, whatever their occupancies say, and stay.
 
 Q-peaks are one maximum of density each: a peak on an atom, or on a higher peak (four written
 at one point, peak lists merged by hand), is that density again, and became an atom on top of
@@ -30,7 +30,7 @@ def without_repeated_atoms(
 ) -> tuple[Structure, str, list[str]]:
     """`structure` without the atoms that repeat an earlier one, a note naming them ('' when
     none does) and the labels of the Q-peaks among them; for the user's Olex2 model (the
-    service) the note asks for `fuse` there, where the atoms stay, and says the answer's
+    service) the note asks for `kill` there, where the atoms stay, and says the answer's
     commands delete the peaks."""
     sites = structure.sites
     identity = identity_operator(structure)
@@ -70,12 +70,16 @@ def _pairs(sites, left_out: dict[int, int]) -> str:
 
 
 def _note(sites, left_out: dict[int, int], olex2_model: bool) -> str:
-    """The note on atoms listed twice; for the user's Olex2 model it asks for `fuse` there."""
+    """The note on atoms listed twice; for the user's Olex2 model it asks for `kill` there:
+    Olex2's `fuse` (xlib/xmacro.cpp XLibMacros::macFuse, TLattice::Uniq) deletes only an atom
+    within 0.01 Å of another of its PART (xlib/unitcell.cpp TSearchSymmEqTask::Run, qd <
+    1e-4), which Olex2 already did when it loaded the model (TLattice::Init), so a repeat the
+    model still holds is one `fuse` leaves."""
     if olex2_model:
         return (
             f"atoms the model holds twice, each a whole atom on an earlier one or its symmetry "
-            f"image ({_pairs(sites, left_out)}): the later left out of this answer; run `fuse` "
-            "in Olex2 to merge them in the model"
+            f"image ({_pairs(sites, left_out)}): the later left out of this answer; `kill` them "
+            "in Olex2 (with any H bonded to them), whose `fuse` merges only atoms within 0.01 Å"
         )
     return (
         f"atoms the file lists twice, each a whole atom on an earlier one or its symmetry "
