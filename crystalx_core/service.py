@@ -50,10 +50,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 import time
 import traceback
 from contextlib import suppress
+from dataclasses import replace
 from typing import IO
 
 from crystalx_core import __version__

@@ -693,6 +693,8 @@ def test_q_peaks_at_one_point_are_one_atom_with_a_note(sucrose):
     assert any("Q24 on Q1, Q25 on Q1, Q26 on Q1" in note for note in result["job_notes"]), result[
         "job_notes"
     ]
+    # and deleted in Olex2 by the answer itself (main: no command, three Q left on the O)
+    assert result["commands"][0] == "kill Q24 Q25 Q26"
 
 
 def test_a_key_given_twice_is_refused_not_read_as_its_last_value(sucrose):
