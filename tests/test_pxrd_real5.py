@@ -218,3 +218,14 @@ def test_an_instrument_beside_its_own_facility_still_asks(tmp_path, header):
     path.write_text(_xray_rows(header))
     with pytest.raises(InputError, match="taken for a neutron pattern"):
         read_pattern(path)
+
+
+def test_a_pdcif_with_a_tag_twice_in_a_block_gives_one_line(tmp_path):
+    """Fuzzing the pxrd target seeded with the SRM 660c excerpt: a tag written twice in a block
+    (as a hand-edited CIF may hold) raised gemmi's RuntimeError, a traceback on main."""
+    path = tmp_path / "twice.cif"
+    path.write_text(NIST_660C.replace("_pd_phase_name", "_pd_proc_2theta_range_max"))
+    with pytest.raises(InputError) as refused:
+        read_pattern(path)
+    assert "duplicate tag _pd_proc_2theta_range_max" in refused.value.one_line()
+    assert refused.value.line == 11

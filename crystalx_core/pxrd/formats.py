@@ -1129,8 +1129,8 @@ def read_pdcif(text: str, path: str) -> Scan:
 
     try:
         document = gemmi.cif.read_string(text)
-    except ValueError as error:
-        found = re.match(r"\S*?:(\d+):", str(error))
+    except (ValueError, RuntimeError) as error:  # RuntimeError: a tag twice in a block
+        found = re.match(r"\S*?:(\d+)\b", str(error))
         raise InputError(
             f"not a readable CIF: {str(error).split(': ', 1)[-1]}",
             path,
