@@ -3,6 +3,7 @@ maps, a RAW4 range at the Kα mean, a pdCIF that names its anode but no waveleng
 numors, an integrated image series, and instrument names beside another facility's name. Each
 file is a real one, or an excerpt of one, cited where used."""
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,22 @@ def test_xrdml_attenuation_factors_that_do_not_match_the_counts_are_named(tmp_pa
         read_pattern(path)
 
 
+def test_xrdml_raw_counts_take_a_common_attenuation_factor(tmp_path):
+    """Schema 2.x writes one commonBeamAttenuationFactor where the attenuator stayed in for the
+    whole scan; the branch first read only the per-point list (the scan 188 times too weak,
+    against its neighbours in a merged file)."""
+    text = ATTENUATED.read_text(encoding="utf-8")
+    listed = text[text.index("<beamAttenuationFactors>") : text.index("</beamAttenuationFactors>")]
+    common = "<commonBeamAttenuationFactor>188.00</commonBeamAttenuationFactor>"
+    path = tmp_path / "common.xrdml"
+    path.write_text(text.replace(listed + "</beamAttenuationFactors>", common))
+    pattern = read_pattern(path)
+    assert pattern.intensity[0] == pytest.approx(20 * 188 / 0.5)
+    path.write_text(text.replace(listed + "</beamAttenuationFactors>", common.replace("188", "0")))
+    with pytest.raises(InputError, match="a beam attenuation factor of 0: not positive"):
+        read_pattern(path)
+
+
 def test_an_xrdml_area_measurement_is_refused_not_merged():
     """main merged a map's 2θ scans (each at another ω) into one pattern ('2 scans merged')."""
     with pytest.raises(InputError) as refused:
@@ -158,6 +175,21 @@ def test_a_raw4_range_at_the_kalpha_mean_is_read_at_kalpha1():
     assert read_pattern(DATA / "bruker_raw4_first300.raw").wavelength_from == (
         "the file (its first range's wavelength)"
     )
+
+
+def test_a_raw4_range_at_1_5418_without_a_source_kalpha1_is_read_as_it_states(tmp_path):
+    """Only the source segment's own Kα1 beside its Kα mean shows what 1.5418 Å is: without
+    that Kα1 the range's wavelength stands, as on main."""
+    data = bytearray(RAW4_MEAN.read_bytes())
+    source_kalpha1 = 332 + 80  # the X-ray source segment (type 30) begins at byte 332
+    assert struct.unpack_from("<d", data, source_kalpha1)[0] == pytest.approx(1.5406)
+    data[source_kalpha1 : source_kalpha1 + 8] = bytes(8)
+    path = tmp_path / "no_kalpha1.raw"
+    path.write_bytes(bytes(data))
+    pattern = read_pattern(path)
+    assert pattern.wavelength == pytest.approx(1.5418)
+    assert pattern.wavelength_from == "the file (its first range's wavelength)"
+    assert not any("Kα mean" in note for note in pattern.notes)
 
 
 @pytest.mark.parametrize(

@@ -561,20 +561,26 @@ def _xml_number(element, text: str, path: str, line: int | None) -> float:
     return float(values[0])
 
 
-def _unattenuated(counts: np.ndarray, factors, text: str, path: str, line: int | None):
-    """Raw <counts> times the beamAttenuationFactors XRDML writes beside them: a programmable
-    attenuator drops into the beam where the count rate passes its activateLevel, so the
-    strongest peaks are counted through it, one factor per point (<intensities> are already
-    corrected). FAIRmat readers-xrd's m54313_om2th_10.xrdml counts its 1877 at factor 188."""
-    if factors is None:
+def _unattenuated(counts: np.ndarray, points, tag, text: str, path: str, line: int | None):
+    """Raw <counts> (schema 2.x: 'not yet corrected for beam attenuator') times their
+    attenuation factors: beamAttenuationFactors, one a point (a programmable attenuator drops
+    in where the count rate passes its activateLevel: FAIRmat readers-xrd's m54313_om2th_10
+    counts its peak, 1877, at factor 188), or one commonBeamAttenuationFactor for the scan.
+    <intensities> are corrected already."""
+    listed = points.find(tag("beamAttenuationFactors"))
+    common = points.find(tag("commonBeamAttenuationFactor"))
+    if listed is not None:
+        scale = _xml_numbers(listed, text, path, line)
+        if len(scale) != len(counts):
+            raise InputError(
+                f"{len(scale)} beamAttenuationFactors for {len(counts)} counts", path, line
+            )
+    elif common is not None:
+        scale = np.array([_xml_number(common, text, path, line)])
+    else:
         return counts
-    scale = _xml_numbers(factors, text, path, line)
-    if len(scale) != len(counts) or not (scale > 0).all():
-        raise InputError(
-            f"{len(scale)} beamAttenuationFactors for {len(counts)} counts, or one not positive",
-            path,
-            line,
-        )
+    if not (scale > 0).all():
+        raise InputError(f"a beam attenuation factor of {scale.min():g}: not positive", path, line)
     return counts * scale
 
 
@@ -641,7 +647,7 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
                 raise InputError("a scan without intensities or counts", path, line)
             y = _xml_numbers(counts, text, path, line)
             if counts.tag == tag("counts"):
-                y = _unattenuated(y, points.find(tag("beamAttenuationFactors")), text, path, line)
+                y = _unattenuated(y, points, tag, text, path, line)
             positions = next(
                 (p for p in points.iter(tag("positions")) if p.get("axis") == "2Theta"), None
             )
