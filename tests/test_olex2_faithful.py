@@ -631,7 +631,7 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
     """Issue 23: where the reflections were weighed, the labels, the HTML table and the file
     the Qt panel reads carry the data's count, posterior and decision with its reason."""
     from crystalx_core.element_evidence import SiteEvidence
-    from crystalx_core.panel.rows import read_rows
+    from crystalx_core.panel.rows import read_assignment
 
     state, plugin = ethanol
     session = plugin._session()
@@ -665,7 +665,7 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
     assert "<td>O 0.40</td><td>N 0.60</td>" in html  # the element's own probability
     assert "colspan='7'>not atoms: Q1" in html
     assert session.messages[-1] == "O1: N → O by the data: " + changed.reason
-    _, rows = read_rows(Path(state.params["_data_dir"]) / "crystalx_last.json")
+    rows = read_assignment(Path(state.params["_data_dir"]) / "crystalx_last.json").rows
     assert [r.changed_from for r in rows] == ["", "", "N"] and rows[2].by_data.startswith(
         "refined as 7.9 e"
     )
@@ -806,10 +806,11 @@ def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answ
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     import io
-    from crystalx_core.panel.rows import read_rows
+    from PySide6.QtCore import Qt
+    from crystalx_core.panel.rows import read_assignment
     from crystalx_core.panel.window import LOW, Link, PanelWindow
 
-    _, rows = read_rows(answer_file(tmp_path))
+    rows = read_assignment(answer_file(tmp_path)).rows
     assert [r.low(0.9) for r in rows] == [False, True] and rows[
         0
     ].evidence == "Q-peak height 3.20 e/Å³"
@@ -818,12 +819,12 @@ def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answ
     window = PanelWindow(tmp_path / "crystalx_last.json", link)
     window.show()
     deadline = time.monotonic() + 5
-    while not window.table.selectedItems() and time.monotonic() < deadline:
+    while not window.selected_labels() and time.monotonic() < deadline:
         app.processEvents()
-    row = window.table.currentRow()
-    assert window.table.item(row, 1).text() == "N1"  # Olex2's selection arrived
-    assert window.table.item(row, 6).background().color() == LOW  # p(H) 0.09
-    window.table.cellClicked.emit(row, 0)
+    current = window.table.currentIndex()
+    assert current.siblingAtColumn(1).data() == "N1"  # Olex2's selection arrived
+    assert current.siblingAtColumn(6).data(Qt.BackgroundRole) == LOW  # p(H) 0.09
+    window.table.clicked.emit(current)
     assert out.getvalue().splitlines()[-1] == "select Q2"
     image = window.histogram.grab().toImage()
     dark = sum(

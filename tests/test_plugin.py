@@ -20,7 +20,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.shelx_read import read_shelx
-from crystalx_core.panel.rows import read_rows
+from crystalx_core.panel.rows import read_assignment
 from crystalx_core.structure import Site
 
 from installer.olex2_setup import install
@@ -373,7 +373,7 @@ def test_an_atom_that_keeps_its_riding_hydrogens_shows_their_code_in_the_panel(
     assert "33 kept" in cells and "137" not in cells
     model, result = session.answer
     assert not [c for c in result["commands"] if c.startswith("hadd")]
-    _, rows = read_rows(tmp_path / "crystalx_last.json")  # the Qt panel's row says the same
+    rows = read_assignment(tmp_path / "crystalx_last.json").rows  # the Qt panel's row says the same
     assert next(r for r in rows if r.label == "C41").hfix_text() == "33 kept"
 
 
@@ -435,7 +435,7 @@ def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
     assert all(text.startswith(label + " ") and " was " in text for label, text in marked.items())
     saved = json.loads((tmp_path / "crystalx_last.json").read_text())
     assert all(site["evidence"] for site in saved["result"]["sites"])
-    _, rows = read_rows(tmp_path / "crystalx_last.json")  # what the Qt panel shows
+    rows = read_assignment(tmp_path / "crystalx_last.json").rows  # what the Qt panel shows
     assert all(row.by_data.startswith("refined as") for row in rows)
     assert sorted(row.changed_from for row in rows if row.changed_from) == ["C", "N"]
     click(state, plugin, "revert")
