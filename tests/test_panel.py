@@ -89,7 +89,15 @@ def test_rows_come_from_the_plugins_answer_and_from_a_job_json(answer_file, tmp_
     assert read_assignment(tmp_path / "x_crystalx.json").rows == [row]
 
 
-@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"something": 1}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[1, 2]",
+        '{"something": 1}',
+        '{"atoms": [], "refinement": {"r1": null, "wr2": 0.1}}',  # figures the panel cannot show
+    ],
+)
 def test_other_files_are_a_clear_error(tmp_path, text):
     (tmp_path / "a.json").write_text(text)
     with pytest.raises(InputError):

@@ -64,7 +64,9 @@ def read_assignment(path: Path) -> PanelFile:
         heights = data.get("evidence") or {}
         result = data["result"]
         sites = result.get("sites") or []
-        job_lines = _answer_lines(result)
+
+        def job_lines() -> list[str]:
+            return _answer_lines(result)
 
         def evidence(site: dict) -> str:
             return _peak_evidence(heights.get(site["label"], {}).get("peak_height"))
@@ -72,11 +74,15 @@ def read_assignment(path: Path) -> PanelFile:
     elif isinstance(data, dict) and isinstance(data.get("atoms"), list):  # assign/solve --json
         title = str(data.get("source") or path)
         refinement = data.get("refinement") or {}
-        residual = refinement.get("difference_map") or {}
+        residual = refinement.get("difference_map") if isinstance(refinement, dict) else None
+        residual = residual if isinstance(residual, dict) else {}
         sites = data["atoms"]
-        job_lines = _job_lines(data, refinement, residual)
+
+        def job_lines() -> list[str]:
+            return _job_lines(data, refinement, residual)
+
         # maps.Residual.peak_near: '0.44 Å from O7', the atom of the final model
-        near = re.fullmatch(r"(\S+) Å from (\S+)", residual.get("peak_near") or "")
+        near = re.fullmatch(r"(\S+) Å from (\S+)", str(residual.get("peak_near") or ""))
 
         def evidence(site: dict) -> str:
             if not near or near.group(2) != site["new_label"]:
@@ -95,7 +101,13 @@ def read_assignment(path: Path) -> PanelFile:
             raise InputError(
                 f"not a CrystalX assignment: site {number} ({_label(site)}): {what}", str(path)
             ) from None
-    return PanelFile(title, rows, job_lines, digest)
+    try:
+        lines = job_lines()
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # another version's shape
+        raise InputError(
+            f"not a CrystalX assignment: its job figures: {error}", str(path)
+        ) from None
+    return PanelFile(title, rows, lines, digest)
 
 
 def _fit(r1, wr2, reflections, parameters) -> str:
