@@ -486,6 +486,10 @@ def test_a_selection_survives_a_re_sort_and_labels_sort_as_numbered(app, tmp_pat
     window.threshold.setValue(0.6)
     window.only_doubtful.setChecked(True)  # C7 (0.564) is doubtful: still there, selected
     assert window.selected_labels() == ["Q7"]
+    atoms[6]["note"] = "ring atom, checked"
+    path.write_text(json.dumps({"source": "x.res", "atoms": atoms}))  # a new answer
+    window.reload()
+    assert window.selected_labels() == ["Q7"] and window.details.text().endswith("checked")
 
 
 # `crystalx assign published.res --hkl data.hkl` on ../shared/data/benchmark/XH_HMaMg (a Mg

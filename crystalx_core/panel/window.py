@@ -66,6 +66,7 @@ DISPLAY, TOOLTIP = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole
 BACKGROUND, ALIGNMENT = Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.TextAlignmentRole
 SORT_ROLE = Qt.ItemDataRole.UserRole  # a cell's value as it sorts: the number in a number column
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+PROMPT = "click an atom for all that is known about it"
 WIDEST = 360  # px: a column no wider on opening (a long note is read in full in its tooltip)
 
 
@@ -352,7 +353,7 @@ class PanelWindow(QMainWindow):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)  # least confident first
-        self.details = QLabel("click an atom for all that is known about it")
+        self.details = QLabel(PROMPT)
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.histogram = Histogram()
@@ -390,9 +391,12 @@ class PanelWindow(QMainWindow):
         if self.link is not None:
             self.link.send(f"select {self.shown.index(index.row(), 0).data()}")
 
-    def _current(self, index, _previous):
-        if index.isValid():
-            self.details.setText(details(self.atoms.rows[self.shown.mapToSource(index).row()]))
+    def _current(self, index, _previous=None):
+        """The details line follows the current row (and a new answer's rows)."""
+        if not index.isValid():
+            self.details.setText(PROMPT)
+            return
+        self.details.setText(details(self.atoms.rows[self.shown.mapToSource(index).row()]))
 
     def select_label(self, label: str) -> bool:
         """Select and show the row of `label` (as Olex2 names it, or the new label)."""
@@ -444,11 +448,12 @@ class PanelWindow(QMainWindow):
         self._threshold_changed()
         for label in selected:  # the atoms under review stay selected in the new answer
             self._select_also(label)
+        self._current(self.table.currentIndex())
 
     def _select_also(self, label: str):
         for k in range(self.shown.rowCount()):
             if self.shown.index(k, 0).data() == label:
-                self.table.selectionModel().select(
+                self.table.selectionModel().setCurrentIndex(
                     self.shown.index(k, 0),
                     QItemSelectionModel.Select | QItemSelectionModel.Rows,
                 )
