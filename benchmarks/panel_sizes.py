@@ -101,5 +101,6 @@ def main() -> None:
             lost, *seconds = (step.stdout.split() + ["?"] * 5)[:5]
             print(f"| {n} | " + " | ".join(seconds) + f" | {lost} |")
 
+
 if __name__ == "__main__":
     main()
