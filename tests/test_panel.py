@@ -593,3 +593,30 @@ def test_the_panel_on_a_real_assign_with_reflections(app, tmp_path, shared_data)
     assert window.job.toPlainText().startswith(f"R1 {job['refinement']['r1']:.4f}")
     for label, note in job["hydrogen_notes"].items():
         assert window.select_label(label) and window.details.text().endswith(note)
+
+
+@pytest.mark.slow  # ~10-25 s on two loaded cores: the service refines XH_alanine's data
+def test_the_plugins_answer_with_reflections_shows_its_fit_above_the_table(
+    app, tmp_path, shared_data
+):
+    """The service's answer to an assign with the structure's measured reflections carries the
+    fit and the job's notes; main's panel showed neither."""
+    from crystalx_core.io.shelx_read import read_shelx
+    from crystalx_core.panel.window import PanelWindow
+
+    entry = shared_data / "benchmark" / "XH_alanine"
+    alanine = read_shelx(entry / "published.res").to_structure()
+    params = {"structure": snapshot_of(alanine, peaks=False)}
+    params["reflections"] = {"path": str(entry / "data.hkl")}
+    reply, _ = reply_to(request("assign", params))
+    result = reply["result"]
+    path = tmp_path / "crystalx_last.json"
+    path.write_text(json.dumps({"structure": "XH_alanine", "result": result}))
+    fit = result["reflections"]
+    window = PanelWindow(path)
+    lines = window.job.toPlainText().splitlines()
+    assert lines[0] == (
+        f"R1 {fit['r1']:.4f}, wR2 {fit['wr2']:.4f} ({fit['reflections']} reflections, "
+        f"{fit['parameters']} parameters) from {entry / 'data.hkl'}"
+    )
+    assert lines[1:] == result["job_notes"] and len(window.rows) == len(result["sites"])
