@@ -1,5 +1,6 @@
 """Panel rows from an assignment file, whichever program wrote it: the plugin's
-crystalx_last.json (service answer) or a job's x_crystalx.json. No Qt here."""
+crystalx_last_<pid>.json (an Olex2 window's service answer) or a job's x_crystalx.json.
+No Qt here."""
 
 from __future__ import annotations
 
