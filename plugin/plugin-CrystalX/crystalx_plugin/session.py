@@ -224,9 +224,9 @@ class Session(object):
             self.olex.m("sel -a %s" % " ".join(atoms))
 
     def save_answer(self, answer):
-        """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
-        a folder that refuses it the previous file stays, no temporary is left and the user is
-        told in one line; the answer is still shown and can be applied."""
+        """This window's answer (answer_path, what its Qt panel reads), whole or not at all: on
+        a full disk or a folder that refuses it the previous file stays, no temporary is left
+        and the user is told in one line; the answer is still shown and can be applied."""
         path = self.answer_path
         try:
             write_whole(path, json.dumps(answer))
