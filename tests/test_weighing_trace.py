@@ -20,15 +20,18 @@ def _trace(cache: Path, out: Path) -> tuple[subprocess.CompletedProcess, list[st
     env = {**os.environ, "PYTHONPATH": str(SCRIPT.parents[1])}
     command = [sys.executable, str(SCRIPT), str(BENCHMARK / "FC_1979688")]
     command += ["--cache", str(cache), "--json", str(out)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    early = []
-    for line in process.stdout:
-        if process.poll() is None:
-            early.append(line)
-    _, stderr = process.communicate()
-    stdout = "".join(early)  # the lines read after the exit are in the report's JSON too
+    errors = out.with_suffix(".stderr")  # a file: a full stderr pipe left unread would stall it
+    with open(errors, "w") as stderr:
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        lines, early = [], []
+        for line in process.stdout:
+            lines.append(line)
+            if process.poll() is None:
+                early.append(line)
+        process.wait()
+    stdout, stderr = "".join(lines), errors.read_text()
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), early
 
 
@@ -59,6 +62,7 @@ def test_the_weighing_of_fc_1979688_is_one_anisotropic_refinement_and_its_input_
     assert row["cycles"] > 0 and row["builds"] > row["cycles"]
     assert report["total"]["builds"] == row["builds"]
     assert report["total"]["cycles"] == row["cycles"]
+    assert "total: 1 refinements" in first.stdout
     second, _ = _trace(tmp_path, tmp_path / "second.json")
     assert second.returncode == 0, second.stderr
     assert saved.stat().st_mtime_ns == made
