@@ -46,3 +46,34 @@ def test_a_sump_read_back_refines_its_variables_summing_to_one(tmp_path):
     assert sum(occupancy.values()) == pytest.approx(1.0, abs=1e-6)
     assert occupancy == pytest.approx(share, abs=0.03)
     assert refined.free_variable_values == pytest.approx((0.5, 0.3, 0.2), abs=0.03)
+
+
+def test_same_becomes_the_sadi_restraints_shelxl_makes_of_it():
+    """SXF_I43d's published .res (real, ShelXFile's test file): a toluene ring under `SAME C21 >
+    C25 C20` and `SAME C20 C25 < C21 C26`, both before C20's line. SHELXL compares each list
+    with as many atoms following the SAME, their H left out, and restrains each 1,2 distance of
+    those with s1 (0.02) and each 1,3 with s2 (0.04) to its partners as SADI (manual, SAME;
+    Olex2's xlib/samegroup.cpp, one SADI per distance of the following atoms). Main left both
+    lines out with a note; the branch gives smtbx those SADI: C20-C21 with C21-C22 of the first
+    list and C20-C25 of the second, each of the ring's bonds and 1,3 distances restrained."""
+    from .conftest import BENCHMARK
+    from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.io.shelx_restraints import user_restraints
+
+    shelx = parse_shelx((BENCHMARK / "SXF_I43d" / "published.res").read_text(), "published.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert "SADI 0.02 C20 C21 C21 C22 C20 C25" in kept
+    pairs = {
+        sigma: {
+            frozenset(w[k : k + 2])
+            for line in kept
+            for w in [line.split()]
+            if w[1] == sigma
+            for k in range(2, len(w), 2)
+        }
+        for sigma in ("0.02", "0.04")
+    }
+    ring = ["C20", "C21", "C22", "C23", "C24", "C25"]
+    assert {frozenset((ring[k], ring[k - 1])) for k in range(6)} <= pairs["0.02"]
+    assert {frozenset((ring[k], ring[k - 2])) for k in range(6)} <= pairs["0.04"]
+    assert "SAME" not in note
