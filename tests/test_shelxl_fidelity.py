@@ -77,3 +77,22 @@ def test_same_becomes_the_sadi_restraints_shelxl_makes_of_it():
     assert {frozenset((ring[k], ring[k - 1])) for k in range(6)} <= pairs["0.02"]
     assert {frozenset((ring[k], ring[k - 2])) for k in range(6)} <= pairs["0.04"]
     assert "SAME" not in note
+
+
+def test_a_same_whose_following_atoms_lost_one_is_left_to_the_note():
+    """FC_p31c's published .res (real): `SAME N1 > C3` before N1', C1', C2', C3' (PART 2 of a
+    t-Bu disorder). A model without C2' (the job dropped it) would pair C3 with the atom after
+    C3', so that SAME is left out and named; the other SAME still becomes its SADI."""
+    from .conftest import BENCHMARK
+    from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.io.shelx_restraints import user_restraints
+
+    shelx = parse_shelx((BENCHMARK / "FC_p31c" / "published.res").read_text(), "published.res")
+    whole = shelx.to_structure()
+    kept, note = user_restraints(shelx, whole)
+    assert "SADI 0.02 C2' C3' C2 C3" in kept and "SAME" not in note
+    without = whole.with_sites([s for s in whole.sites if s.label != "C2'"])
+    kept, note = user_restraints(shelx, without)
+    assert not [line for line in kept if line.startswith("SADI 0.0") and "N1" in line]
+    assert "SADI 0.02 C13' C14' C13 C14" in kept
+    assert "SAME (1 line, the first on line 91 of published.res" in note

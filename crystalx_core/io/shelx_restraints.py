@@ -117,12 +117,18 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
     sites = [site for site in structure.sites if not site.is_peak]
     renamed, gone_atoms = _renamed_and_gone(sites, _read_sites(origins), structure)
-    placed = [  # the file's atoms in its order, under the job's labels: what a range spans
-        (number, renamed.get(site.label.upper(), site.label), is_hydrogen(site.element or ""))
+    placed = [  # the file's atoms in its order, under the job's labels (None: one it dropped)
+        (
+            number,
+            None
+            if site.label.upper() in gone_atoms
+            else renamed.get(site.label.upper(), site.label),
+            is_hydrogen(site.element or ""),
+        )
         for number, site in ((n, line.site) for n, line in origins.items() if line.site)
-        if site.label.upper() not in gone_atoms
     ]
-    order = [(label, hydrogen) for _, label, hydrogen in placed]
+    order = [(label, hydrogen) for _, label, hydrogen in placed if label]  # what a range spans
+    hydrogens = {label.upper() for label, hydrogen in order if hydrogen}
     bonds = _Bonds(structure)
     classes = _residue_classes(lines[:end])
     known = {label.upper() for label, _ in order} | gone_atoms  # what the file's atoms are
@@ -159,7 +165,7 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
             gone = any(word.upper() in gone_atoms for word in named)
             if line.keyword == "SAME" and not several and not gone and include is None:
                 following = [label for n, label, h in placed if n > line.number and not h]
-                same = _same_as_sadi(expanded[1:], following, bonds)
+                same = _same_as_sadi(expanded[1:], following, bonds, hydrogens)
                 if same:
                     candidates += [_Candidate("SADI", w, where, same=True) for w in same]
                     continue
@@ -193,21 +199,26 @@ class _Bonds:
         return pair in self._pairs
 
 
-def _same_as_sadi(words: list[str], following: list[str], bonds: _Bonds) -> list[list[str]]:
+def _same_as_sadi(
+    words: list[str], following: list[str | None], bonds: _Bonds, hydrogens: set[str]
+) -> list[list[str]]:
     """SAME s1 s2 atoms (ranges spelt out) as the SADI restraints SHELXL makes of it (manual,
     SAME): the atoms against as many of the non-H atoms `following` the line, each 1,2
     distance among those (bonded within the asymmetric unit) and each 1,3 (both bonded to a
     third of them) restrained with s1 (0.02) and s2 (2 s1) to the partner distance in the
     SAME's list, the following atoms' pair first, as Olex2 generates them 'to match ShelXL'
     (xlib/samegroup.cpp TSameGroup::get_generator, xlib DistanceGenerator::Generate); [] where
-    the line cannot be read so (too few atoms follow, a word that is no atom), which leaves it
-    to the note."""
+    the line cannot be read so (too few atoms follow or one the job dropped, a word that is no
+    atom or an H, which SHELXL's count of the following atoms leaves out), which leaves it to
+    the note."""
     numbers = []
     while words and _number(words[0]) and len(numbers) < 2:
         numbers.append(words.pop(0))
     if not words or any(_number(w) or w in "<>" or "_$" in w for w in words):
         return []
-    if len(following) < len(words) or len({w.upper() for w in words}) < len(words):
+    if any(w.upper() in hydrogens for w in words) or len({w.upper() for w in words}) < len(words):
+        return []
+    if len(following) < len(words) or None in following[: len(words)]:
         return []
     s1 = float(numbers[0]) if numbers else SAME_S1
     s2 = float(numbers[1]) if len(numbers) > 1 else 2 * s1
