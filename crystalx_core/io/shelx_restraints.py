@@ -26,8 +26,9 @@ Olex2 reads it as one list, Al1 O1 O1_1 O1_2 ..., whose SADI pairs are O1_1-O1_2
 client's DFIX, DANG or SADI pairing two atoms of different non-zero PARTs, which never
 coexist (what Olex2 sends for such a line), is left out the same way. A DFIX, DANG, SADI or
 FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); a residue the model lacks,
-or an image in another kind is left out with a note; SAME, which SHELXL turns into SADI
-restraints, is named with its lines. A
+or an image in another kind is left out with a note; SAME becomes the SADI restraints SHELXL
+makes of it (_same_as_sadi), or where it cannot (by residue class, an atom dropped) is named
+with its lines. A
 DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
 it stands for at the input's value: iotbx reads the number as written. A negative target is
 SHELXL's anti-bumping restraint, applied only while the distance is under |d| (SHELXL manual,
@@ -211,10 +212,9 @@ def _same_as_sadi(
     the line cannot be read so (too few atoms follow or one the job dropped, a word that is no
     atom or an H, which SHELXL's count of the following atoms leaves out), which leaves it to
     the note."""
-    numbers = []
-    while words and _number(words[0]) and len(numbers) < 2:
-        numbers.append(words.pop(0))
-    if not words or any(_number(w) or w in "<>" or "_$" in w for w in words):
+    numbers = words[: next((k for k, w in enumerate(words) if not _number(w)), len(words))]
+    words = words[len(numbers) :]
+    if len(numbers) > 2 or not words or any(_number(w) or w in "<>" or "_$" in w for w in words):
         return []
     if any(w.upper() in hydrogens for w in words) or len({w.upper() for w in words}) < len(words):
         return []
