@@ -2,13 +2,11 @@
 file is read back: SUMP over the free variables of a three-place disorder (session 26,
 s26refinefid)."""
 
-from dataclasses import replace
-
 import pytest
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 
-from .test_other_labs7 import _sugar, _three_places
+from .test_other_labs7 import THREE_PLACE_SHARES, three_place_data
 
 
 def test_a_sump_read_back_refines_its_variables_summing_to_one(tmp_path):
@@ -17,22 +15,13 @@ def test_a_sump_read_back_refines_its_variables_summing_to_one(tmp_path):
     made at 0.50, 0.30, 0.20: SHELXL refines the three under SUMP, and so does the branch (the
     shares come back, summing to one, written back to FVAR). Main held them at 1/3 (a SUMP
     variable counted as more than an occupancy)."""
-    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
     from crystalx_core.crystallography.refine import refine
-    from crystalx_core.demo import simulate_reflections
-    from crystalx_core.io.hkl import Reflections
     from crystalx_core.io.shelx_read import parse_shelx
     from crystalx_core.io.shelx_write import new_ins_text
     from crystalx_core.partial_sites import with_free_occupancies
 
-    whole = _three_places(_sugar(tmp_path))
-    share = {"O5": 0.5, "O6": 0.3, "O7": 0.2}
-    truth = whole.with_sites(
-        [replace(s, occupancy=share[s.label]) if s.label in share else s for s in whole.sites]
-    )
-    xs = to_xray_structure(truth)
-    set_dispersion(xs, truth.wavelength)
-    reflections = Reflections(*simulate_reflections(xs, 0.8, 5, 1e5), None, "simulated.hkl")
+    whole, reflections = three_place_data(tmp_path)
+    share = THREE_PLACE_SHARES
     text = new_ins_text(with_free_occupancies(whole, frozenset(share)), ["L.S. 4", "FVAR 1.0"])
     assert "SUMP 1 0.01 1 2 1 3 1 4" in text.splitlines()
     read = parse_shelx(text, "three.res").to_structure()
