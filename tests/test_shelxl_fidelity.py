@@ -85,3 +85,22 @@ def test_a_same_whose_following_atoms_lost_one_is_left_to_the_note():
     assert not [line for line in kept if line.startswith("SADI 0.0") and "N1" in line]
     assert "SADI 0.02 C13' C14' C13 C14" in kept
     assert "SAME (1 line, the first on line 91 of published.res" in note
+
+
+def test_a_sump_left_one_refined_variable_holds_it(tmp_path):
+    """The three-place O's .res with fv(2) also a DFIX target (held, as main holds any such
+    variable) and SUMP 0.66667 0.01 1 2 1 3: the sum fixes fv(3) by the held fv(2), so it is
+    held too and only fv(4) refines; the branch before the review refined fv(3) freely,
+    breaking the user's sum (0.333 + 0.293)."""
+    from crystalx_core.io.shelx_read import occupancy_variables, parse_shelx
+    from crystalx_core.io.shelx_write import new_ins_text
+    from crystalx_core.partial_sites import with_free_occupancies
+
+    from .test_other_labs7 import _sugar, _three_places
+
+    whole = _three_places(_sugar(tmp_path))
+    text = new_ins_text(with_free_occupancies(whole, frozenset(THREE_PLACE_SHARES)), ["FVAR 1"])
+    sump = "SUMP 1 0.01 1 2 1 3 1 4"
+    assert occupancy_variables(parse_shelx(text, "three.res")) == {2, 3, 4}
+    text = text.replace(sump, "SUMP 0.66667 0.01 1 2 1 3\nDFIX 21 O5 C1")
+    assert occupancy_variables(parse_shelx(text, "three.res")) == {4}

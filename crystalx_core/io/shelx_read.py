@@ -632,7 +632,13 @@ def occupancy_variables(shelx: ShelxFile) -> set[int]:
         elif line.keyword in ("AFIX", "HFIX"):  # AFIX mn d sof U, HFIX mn U d
             d_and_u = numbers[1:4:2] if line.keyword == "AFIX" else numbers[1:3]
             elsewhere.update(_variable(v)[0] for v in d_and_u)
-    return {m for m in in_sof - elsewhere if 2 <= m <= len(shelx.fvars)}
+    refined = {m for m in in_sof - elsewhere if 2 <= m <= len(shelx.fvars)}
+    # a SUMP left with one refined variable fixes it by the held ones: held too, as each that
+    # holds may leave another SUMP with one (fv2 a DFIX target, SUMP 1 0.01 1 2 1 3: fv3 held)
+    summed = [{m for _, m in terms} for _, terms in occupancy_sums(shelx)]
+    while alone := set().union(*(ms & refined for ms in summed if len(ms & refined) == 1)):
+        refined -= alone
+    return refined
 
 
 def _check_cell(cell: tuple[float, ...], path: str, line: int) -> None:
