@@ -44,14 +44,19 @@ def test_same_becomes_the_sadi_restraints_shelxl_makes_of_it():
     those with s1 (0.02) and each 1,3 with s2 (0.04) to its partners as SADI (manual, SAME;
     Olex2's xlib/samegroup.cpp, one SADI per distance of the following atoms). Main left both
     lines out with a note; the branch gives smtbx those SADI: C20-C21 with C21-C22 of the first
-    list and C20-C25 of the second, each of the ring's bonds and 1,3 distances restrained."""
+    list and C20-C25 of the second, each of the ring's bonds and 1,3 distances restrained, once
+    each (the branch before the review made a SADI per distance, C20-C21 twice in one)."""
     from .conftest import BENCHMARK
     from crystalx_core.io.shelx_read import parse_shelx
     from crystalx_core.io.shelx_restraints import user_restraints
 
     shelx = parse_shelx((BENCHMARK / "SXF_I43d" / "published.res").read_text(), "published.res")
     kept, note = user_restraints(shelx, shelx.to_structure())
-    assert "SADI 0.02 C20 C21 C21 C22 C20 C25" in kept
+    assert "SADI 0.02 C20 C21 C21 C22 C20 C25 C22 C23 C23 C24 C24 C25" in kept
+    same = [line.split() for line in kept if line.startswith(("SADI 0.02", "SADI 0.04"))]
+    # one SADI per set of distances held equal, each distance once (SHELXL's equal weights)
+    distances = [frozenset(w[k : k + 2]) for w in same for k in range(2, len(w), 2)]
+    assert len(distances) == len(set(distances)) == 6 + 6 + 2 + 6 + 6
     pairs = {
         sigma: {
             frozenset(w[k : k + 2])

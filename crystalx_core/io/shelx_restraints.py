@@ -38,7 +38,7 @@ the distance to the negative number, pulling the atoms together, so it is left o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.shelx_names import (
@@ -244,19 +244,42 @@ def _same_as_sadi(
 
 
 def _merged_sadi(candidates: list[_Candidate]) -> list[_Candidate]:
-    """The candidates with the SADI of several SAMEs on one distance of the atoms they all
-    precede made one SADI of every partner (Olex2's one restraint per reference distance,
-    TSameGroup::GenerateList)."""
-    out, by_distance = [], {}
+    """The candidates with the SADI made of SAMEs that share a distance (several SAMEs before
+    one group) made one SADI of every distance they hold equal, each once: SHELXL restrains n
+    distances held equal with equal weights (manual, SAME and SADI), where a SADI per reference
+    distance (Olex2's TSameGroup::GenerateList) restrains a pair twice, and twice as hard."""
+    parent: dict[tuple[str, frozenset[str]], tuple[str, frozenset[str]]] = {}
+
+    def root(key):
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    def distances(words):  # ((sigma, pair), labels) of a SAME's SADI
+        return [
+            ((words[1], frozenset(w.upper() for w in words[k : k + 2])), words[k : k + 2])
+            for k in range(2, len(words), 2)
+        ]
+
     for candidate in candidates:
-        words = candidate.words
-        key = (words[1], frozenset(w.upper() for w in words[2:4])) if candidate.same else None
-        if key in by_distance:
-            by_distance[key].words += words[4:]
+        if candidate.same:
+            first, *others = (key for key, _ in distances(candidate.words))
+            for key in others:
+                parent[root(key)] = root(first)
+    out, merged, held = [], {}, set()
+    for candidate in candidates:
+        if not candidate.same:
+            out.append(candidate)
             continue
-        if key:
-            by_distance[key] = candidate
-        out.append(candidate)
+        pairs = distances(candidate.words)
+        group = root(pairs[0][0])
+        if group not in merged:
+            merged[group] = replace(candidate, words=candidate.words[:2])
+            out.append(merged[group])
+        for key, labels in pairs:
+            if key not in held:
+                held.add(key)
+                merged[group].words += labels
     return out
 
 
