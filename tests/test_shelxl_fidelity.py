@@ -96,7 +96,8 @@ def test_a_sump_left_one_refined_variable_holds_it(tmp_path):
     """The three-place O's .res with fv(2) also a DFIX target (held, as main holds any such
     variable) and SUMP 0.66667 0.01 1 2 1 3: the sum fixes fv(3) by the held fv(2), so it is
     held too and only fv(4) refines; the branch before the review refined fv(3) freely,
-    breaking the user's sum (0.333 + 0.293)."""
+    breaking the user's sum (0.333 + 0.293). SUMPs sharing a variable are held, as main held
+    every SUMP: the refinement holds one exact sum per last variable."""
     from crystalx_core.io.shelx_read import occupancy_variables, parse_shelx
     from crystalx_core.io.shelx_write import new_ins_text
     from crystalx_core.partial_sites import with_free_occupancies
@@ -109,3 +110,8 @@ def test_a_sump_left_one_refined_variable_holds_it(tmp_path):
     assert occupancy_variables(parse_shelx(text, "three.res")) == {2, 3, 4}
     text = text.replace(sump, "SUMP 0.66667 0.01 1 2 1 3\nDFIX 21 O5 C1")
     assert occupancy_variables(parse_shelx(text, "three.res")) == {4}
+    # two SUMPs sharing fv(3), fv(4): all held (the branch before the review dropped the first)
+    text = text.replace(
+        "SUMP 0.66667 0.01 1 2 1 3\nDFIX 21 O5 C1", f"{sump}\nSUMP 0.5 0.01 1 3 1 4"
+    )
+    assert occupancy_variables(parse_shelx(text, "three.res")) == set()

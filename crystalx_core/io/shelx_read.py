@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -636,6 +637,9 @@ def occupancy_variables(shelx: ShelxFile) -> set[int]:
     # a SUMP left with one refined variable fixes it by the held ones: held too, as each that
     # holds may leave another SUMP with one (fv2 a DFIX target, SUMP 1 0.01 1 2 1 3: fv3 held)
     summed = [{m for _, m in terms} for _, terms in occupancy_sums(shelx)]
+    # SUMPs sharing a variable are held as main held any SUMP: the refinement holds one sum
+    # exactly per last variable, and would drop all but one of them
+    refined -= {m for a, b in combinations(summed, 2) if a & b for m in a | b}
     while alone := set().union(*(ms & refined for ms in summed if len(ms & refined) == 1)):
         refined -= alone
     return refined
