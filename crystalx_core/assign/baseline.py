@@ -68,7 +68,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crystalx_core.assign.labels import element_labels
-from crystalx_core.assign.protonation import imine_ceiling
+from crystalx_core.assign.protonation import WHOLE, imine_ceiling
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.bond_valence import h_room_left, metal_valence
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
@@ -554,6 +554,29 @@ def metal_sp2_carbon(structure: Structure, site: Site, contacts: list) -> bool:
     centre = structure.cartesian(site.frac)
     lowest, linear = SP2_AT_METAL
     return lowest <= bond_angle(metal.cart, centre, non_metal[0].cart) < linear
+
+
+def aryl_methyls(structure: Structure, bonds: list) -> set[int]:
+    """The C sites bonded to one atom alone, an aromatic six-ring's (flat_ring_sites): methyls,
+    whatever their refined C–C. The ring's π bonds leave the exocyclic bond single, so no =CH2 or
+    ≡CH hangs there. A disordered ring (in a PART or partly occupied) is read by its flatness
+    alone, as a crystallographer reads it: refined without its restraints, malbac's half toluene
+    keeps its plane (0.01 Å) but not its bonds (0.94-1.69 Å), and its C27–C10 (1.33 Å) read as
+    =CH2. A C bonded to a metal too (a benzyl M–CH2–Ar) is not one. `bonds`: connectivity as
+    one alternative has it."""
+    terminal = [
+        k
+        for k, (site, contacts) in enumerate(zip(structure.sites, bonds))
+        if site.element == "C" and len(contacts) == 1
+    ]
+    ends = {bonds[k][0].j for k in terminal}
+    disordered = {
+        j for j in ends if structure.sites[j].part != 0 or structure.sites[j].occupancy < WHOLE
+    }
+    rings = flat_ring_sites(structure, bonds, AROMATIC_SPREAD, ends - disordered)
+    if disordered:
+        rings |= flat_ring_sites(structure, bonds, None, disordered)
+    return {k for k in terminal if bonds[k][0].j in rings}
 
 
 def metal_oxygen_room(structure: Structure, site: Site, contacts: list) -> int:
