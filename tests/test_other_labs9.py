@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.assign.baseline import baseline_h_counts
 from crystalx_core.assign.model import model_h_counts
 from crystalx_core.io.shelx_read import read_shelx
 
@@ -58,6 +59,16 @@ def test_a_methyl_on_a_disordered_ring_is_a_methyl_whatever_its_refined_bond(tmp
     assert counts == {"C10": 0, "C11": 1, "C4": 1, "C13": 1, "C25": 1, "C26": 1, "C27": 3}
 
 
+def test_the_rules_read_a_disordered_rings_methyl_as_the_model_does(tmp_path):
+    """`--hydrogens rules` (baseline_h_counts) gave the same C27 two H (main): its ring bonds
+    spread 0.66 Å, so the rules' aromatic ring was not seen and 1.30 Å read as =CH2."""
+    path = tmp_path / "malbac_toluene.ins"
+    path.write_text(REFINED_TOLUENE)
+    structure = read_shelx(path).to_structure()
+    counts = dict(zip((s.label for s in structure.sites), baseline_h_counts(structure)))
+    assert counts["C27"] == 3
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not (REAL / "nosphera2_malbac.hkl").exists(), reason="NoSpherA2's malbac.hkl not fetched"
@@ -83,3 +94,34 @@ def test_a_manganese_aqua_salt_keeps_its_water_h_and_deprotonated_n(tmp_path):
     counts = {a["label"]: a["h_count"] for a in answer["atoms"]}
     assert (counts["N2"], counts["O4"], counts["O5"], counts["O10"]) == (0, 2, 2, 2)
     assert answer["refinement"]["r1"] < 0.03
+
+
+# COD 0000345's toluene solvate (cod-developers/cod-tools tests/inputs/
+# 0000345-chem-formula-with-star.cif, COD data CC0): the toluene about an inversion centre of
+# P-1, its ring atoms whole, its methyl C4TA half occupied; ring bonds 1.34-1.47 Å, C4TA–C2TA
+# 1.30 Å, published without H
+HALF_METHYL_TOLUENE = """TITL COD 0000345's toluene about an inversion centre
+CELL 0.71073 11.3762 12.7563 13.6865 97.221 102.933 110.078
+ZERR 2 0.0006 0.0007 0.0005 0.003 0.003 0.002
+LATT 1
+SFAC C H
+UNIT 8 8
+C1TA  1   0.0551   -0.0847   0.5211   11.00000   0.151
+C2TA  1   0.0679    0.0134   0.5980   11.00000   0.122
+C3TA  1   0.0148    0.0921   0.5745   11.00000   0.137
+C4TA  1   0.1411    0.0205   0.6888   10.50000   0.086
+HKLF 4
+END
+"""
+
+
+def test_a_half_methyl_marks_its_whole_rings_disorder(tmp_path):
+    """Only the half-occupied methyl says the toluene is disordered; its ring's bonds spread
+    0.13 Å. C4TA is settled as CH3 by the model (main: 3 H at p 0.48, 2 H 0.35) and the rules
+    (main: 2 H, =CH2 by its 1.30 Å)."""
+    path = tmp_path / "toluene_345.ins"
+    path.write_text(HALF_METHYL_TOLUENE)
+    structure = read_shelx(path).to_structure()
+    model = dict(zip((s.label for s in structure.sites), model_h_counts(structure, penalty=None)))
+    rules = dict(zip((s.label for s in structure.sites), baseline_h_counts(structure)))
+    assert model["C4TA"] == (3, {3: 1.0}) and rules["C4TA"] == 3
