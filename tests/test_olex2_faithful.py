@@ -429,7 +429,7 @@ def test_an_answer_for_a_model_the_user_edited_meanwhile_is_not_shown_or_applied
         assert state.model_state() == after and state.labels == {}
         assert session.messages[-1].startswith("the model changed while the core worked (")
         assert session.messages[-1].endswith("the answer is not shown or applied: ask again")
-    assert not (Path(state.params["_data_dir"]) / "crystalx_last.json").exists()
+    assert not Path(session.answer_path).exists()
     state.functions["crystalx.assign"]()  # left alone, the same answer applies
     state.pump(lambda: plugin.job is None and not state.scheduled)
     assert state.find("C3") is not None and session.messages[-1].startswith("applied 1 commands")
@@ -631,7 +631,7 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
     """Issue 23: where the reflections were weighed, the labels, the HTML table and the file
     the Qt panel reads carry the data's count, posterior and decision with its reason."""
     from crystalx_core.element_evidence import SiteEvidence
-    from crystalx_core.panel.rows import read_rows
+    from crystalx_core.panel.rows import read_assignment
 
     state, plugin = ethanol
     session = plugin._session()
@@ -665,7 +665,7 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
     assert "<td>O 0.40</td><td>N 0.60</td>" in html  # the element's own probability
     assert "colspan='7'>not atoms: Q1" in html
     assert session.messages[-1] == "O1: N → O by the data: " + changed.reason
-    _, rows = read_rows(Path(state.params["_data_dir"]) / "crystalx_last.json")
+    rows = read_assignment(Path(session.answer_path)).rows
     assert [r.changed_from for r in rows] == ["", "", "N"] and rows[2].by_data.startswith(
         "refined as 7.9 e"
     )
@@ -677,8 +677,8 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
 # --- 12, 13. the probability panel ----------------------------------------------------------------
 
 
-def answer_file(folder):
-    path = Path(folder) / "crystalx_last.json"
+def answer_file(folder, name="crystalx_last.json"):
+    path = Path(folder) / name
     sites = [
         {
             "label": "Q1",
@@ -716,7 +716,7 @@ def answer_file(folder):
 def test_12_a_panel_that_cannot_start_is_reported_with_its_last_error_line(ethanol, monkeypatch):
     pytest.importorskip("PySide6.QtWidgets")
     state, plugin = ethanol
-    answer_file(state.params["_data_dir"])
+    answer_file(*os.path.split(plugin._session().answer_path))  # the file its panel watches
     state.params["crystalx.core_interpreter"] = sys.executable
     monkeypatch.setenv(
         "QT_QPA_PLATFORM", "xcb"
@@ -734,7 +734,7 @@ def test_12_a_panel_that_cannot_start_is_reported_with_its_last_error_line(ethan
 def test_13_a_row_clicked_in_the_panel_selects_and_centres_the_atom_in_olex2(ethanol, monkeypatch):
     pytest.importorskip("PySide6.QtWidgets")
     state, plugin = ethanol
-    answer_file(state.params["_data_dir"])
+    answer_file(*os.path.split(plugin._session().answer_path))  # the file its panel watches
     state.params["crystalx.core_interpreter"] = sys.executable
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     state.functions["crystalx.panel"]()
@@ -806,10 +806,11 @@ def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answ
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     import io
-    from crystalx_core.panel.rows import read_rows
+    from PySide6.QtCore import Qt
+    from crystalx_core.panel.rows import read_assignment
     from crystalx_core.panel.window import LOW, Link, PanelWindow
 
-    _, rows = read_rows(answer_file(tmp_path))
+    rows = read_assignment(answer_file(tmp_path)).rows
     assert [r.low(0.9) for r in rows] == [False, True] and rows[
         0
     ].evidence == "Q-peak height 3.20 e/Å³"
@@ -818,12 +819,12 @@ def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answ
     window = PanelWindow(tmp_path / "crystalx_last.json", link)
     window.show()
     deadline = time.monotonic() + 5
-    while not window.table.selectedItems() and time.monotonic() < deadline:
+    while not window.selected_labels() and time.monotonic() < deadline:
         app.processEvents()
-    row = window.table.currentRow()
-    assert window.table.item(row, 1).text() == "N1"  # Olex2's selection arrived
-    assert window.table.item(row, 6).background().color() == LOW  # p(H) 0.09
-    window.table.cellClicked.emit(row, 0)
+    current = window.table.currentIndex()
+    assert current.siblingAtColumn(1).data() == "N1"  # Olex2's selection arrived
+    assert current.siblingAtColumn(6).data(Qt.BackgroundRole) == LOW  # p(H) 0.09
+    window.table.clicked.emit(current)
     assert out.getvalue().splitlines()[-1] == "select Q2"
     image = window.histogram.grab().toImage()
     dark = sum(
@@ -1013,7 +1014,7 @@ def test_a_full_disk_keeps_the_panels_answer_file_and_says_so_in_one_line(ethano
         "reflections": {"path": "/data/structure.hkl", "r1": 0.04, "wr2": 0.1, "changed": 0},
     }
     session.show(model_of(state), result)
-    saved = small_disk / "crystalx_last.json"
+    saved = Path(session.answer_path)
     assert json.loads(saved.read_text())["result"] == result
     fill(small_disk, leave=0)
     before = snapshot(small_disk)
@@ -1045,13 +1046,12 @@ for thread in threads:
 
 
 def test_two_olex2_windows_saving_at_once_neither_fails_nor_tears(tmp_path):
-    """Two Olex2 windows share one data folder, where the plugin saves crystalx_last.json and
+    """Two Olex2 windows share one data folder, where the plugin saves its answers and
     crystalx.phil (session.write_whole). With one fixed temporary name (crystalx_last.json.tmp)
     a window's save truncated the other's temporary and renamed it away: the other failed
     with 'No such file or directory' (34 of 120 saves from 6 writers), or a torn file was
     renamed into place. Threads stand for the windows (outside the double, whose GIL is
     Olex2's)."""
-    path = tmp_path / "crystalx_last.json"
     done = subprocess.run(
         [sys.executable, "-c", SAVING_WINDOWS, str(tmp_path)],
         cwd=PLUGIN,
@@ -1060,8 +1060,46 @@ def test_two_olex2_windows_saving_at_once_neither_fails_nor_tears(tmp_path):
         timeout=300,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")  # no window said a word
-    assert json.loads(path.read_text())["window"] == str(tmp_path)
-    assert [name.name for name in tmp_path.iterdir()] == ["crystalx_last.json"]
+    (saved,) = tmp_path.iterdir()  # one window's answer (one process: one name), whole
+    assert saved.name.startswith("crystalx_last_") and saved.name.endswith(".json")
+    assert json.loads(saved.read_text())["window"] == str(tmp_path)
+
+
+ONE_WINDOW = """
+import json, sys
+from crystalx_plugin.session import Session
+
+session = Session(None, None, None, None, None, sys.argv[1])
+session.save_answer({"structure": sys.argv[2], "result": {"sites": []}})
+print(session.answer_path)
+"""
+
+
+def test_two_olex2_windows_each_keep_their_own_answer_for_their_panel(tmp_path):
+    """Olex2's data folder is one per installation and user (patchapi.h ComposeInstanceDir),
+    shared by every window open. Main saved each window's answer as crystalx_last.json there:
+    the second window's answer replaced the first's, and the first window's panel showed the
+    other structure. Each window (process) now has its own file, the one its panel is given;
+    an answer a closed window left a week ago is removed, a recent one kept."""
+    stale, recent = tmp_path / "crystalx_last_1.json", tmp_path / "crystalx_last_2.json"
+    for path, age in ((stale, 8 * 24 * 3600), (recent, 3600)):
+        path.write_text("{}")
+        os.utime(path, (time.time() - age, time.time() - age))
+    paths = {}
+    for structure in ("first.res", "second.res"):  # two Olex2 processes, one after the other
+        done = subprocess.run(
+            [sys.executable, "-c", ONE_WINDOW, str(tmp_path), structure],
+            cwd=PLUGIN,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        paths[structure] = Path(done.stdout.strip())
+    assert paths["first.res"] != paths["second.res"]
+    for structure, path in paths.items():
+        assert path.parent == tmp_path and json.loads(path.read_text())["structure"] == structure
+    assert not stale.exists() and recent.exists()
 
 
 # --- the Olex2 calls as its source has them (session 12) ----------------------------------------
@@ -1678,3 +1716,88 @@ def test_through_olx_a_macro_answers_a_bool_and_a_function_a_string(ethanol):
     assert olx.Schedule(0, "spy.crystalx.status()") is True
     assert olx.html.Update() is True and olx.html.Update("no-such-window") is False
     assert olx.Freeze(True) == "" and olx.Freeze() == "true" and olx.HasGUI() == "true"
+
+
+class InProcess(object):
+    """The core answering in this process, as the service does (no child to start)."""
+
+    restarts = 0
+
+    def request(self, method, params):
+        from crystalx_core.service import handle
+
+        request = {"protocol": PROTOCOL, "id": 1, "method": method, "params": params}
+        return handle(request)[0]
+
+
+def test_a_repeated_q_peak_is_deleted_by_apply_and_revert_brings_it_back(ethanol):
+    """Q4 written 0.04 Å from Q1 (peak lists merged by hand): the core leaves the lower peak
+    out as Q1's density again (repeated_atoms), but main's answer had no command for it, so
+    after Apply Olex2 still held Q4 as a peak on the atom Q1 became, and the note asked the
+    user to `kill` it by a label that Apply had just made stale. The answer deletes it in the
+    same Apply, which Olex2 records as one undo entry (gxlib/gxmacro.cpp GXLibMacros::macKill,
+    app.DeleteXAtoms), so Revert gives it back with its height."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    peak = sys.modules["_olex2"].Atom
+    state.atoms = [
+        peak("Q1", "Q", (0.10, 0.10, 0.10), peak=6.0),
+        peak("Q2", "Q", (0.252, 0.10, 0.10), peak=5.5),
+        peak("Q3", "Q", (0.252, 0.243, 0.10), peak=7.0),
+        peak("Q4", "Q", (0.104, 0.10, 0.10), peak=2.0),
+    ]
+    before = state.model_state()
+    model = model_of(state)
+    answer = assign_answer(model.snapshot)
+    assert answer["commands"][0] == "kill Q4"
+    assert any("(Q4 on Q1)" in n and "deleted by its commands" in n for n in answer["job_notes"])
+    session = plugin._session()
+    journal = olex_model.apply_commands(olex, olx, core, answer["commands"], model, session.say)
+    assert [a.label for a in state.live() if a.type == "Q"] == []
+    assert state.atoms[3].deleted and "kill #c3" in state.log
+    session.journals.append(journal)
+    assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert state.model_state() == before
+
+
+def test_the_cores_labels_follow_olex2s_max_label_length(ethanol):
+    """With Olex2's option max_label_length at 6 the label corrector keeps the user's C12AB
+    (xlib/xapp.cpp TXApp::GetMaxLabelLength; GetRefinementModel's LabelCorrector trims only
+    past it), yet main's core took SHELX's 4 whatever the option and renamed it ("C12AB -> C3
+    (over 4 characters)"), a `name` Apply ran. The plugin sends the option it reads (olx.app.
+    OptValue) with the request, and the core labels to it: C12AB stays, no `name` renames it."""
+    state, plugin = ethanol
+    state.options["max_label_length"] = "6"
+    state.atoms = [a for a in state.atoms if a.type != "Q"]
+    state.atoms[1].label = "C12AB"
+
+    session = plugin._session()
+    session.core = InProcess()
+    model = session.model()
+    assert [s["label"] for s in model.snapshot["sites"]] == ["C1", "C12AB", "O1"]
+    result = session.ask(model, [])
+    assert [s["new_label"] for s in result["sites"]] == ["C1", "C12AB", "O1"]
+    assert not [command for command in result["commands"] if command.startswith("name")]
+    assert not any("renamed" in note for note in result["job_notes"]), result["job_notes"]
+
+
+def test_a_reassign_round_whose_only_change_is_a_kill_applies_it(ethanol):
+    """A typed ethanol (a CIF whose formula, C2 O, gives it no H) with a Q-peak 0.04 Å from C1:
+    the core's answer is only `kill Q1` (the repeat of C1's density). Session.is_stable
+    counted only `name` and `hadd` as changes, so Re-assign called that answer stable and
+    left the peak in the model; a kill is a change, applied as Apply would."""
+    state, plugin = ethanol
+    atoms = [a for a in ETHANOL if a[1] != "Q"] + [
+        ("Q1", "Q", (0.104, 0.10, 0.10), 0.05, 1.0, 0, 1.2)
+    ]
+    state.load(CELL, P1, [("C", 2), ("O", 1)], 1, atoms, file="/data/ethanol.cif")
+    state.cif_items["_chemical_formula_sum"] = "C2 O"
+    session = plugin._session()
+    session.core = InProcess()
+    plugin.batch("1")
+    state.pump(lambda: plugin.job is None and not state.scheduled)
+    assert "kill #c3" in state.log, session.messages
+    assert [a.label for a in state.live()] == ["C1", "C2", "O1"]
+    assert not any(m.startswith("stable") for m in session.messages)
