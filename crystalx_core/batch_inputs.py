@@ -210,8 +210,8 @@ def _why_read(files: list[Path], folder: _FolderFiles, renamed: bool) -> str:
     edited = _edited_ins(folder.names[read.stem.casefold()])
     if edited is not None and edited[0] == read:
         why.append(
-            f"{read.name} saved after {edited[1].name}, SHELXL's last result: the newer read, "
-            "as Olex2 opens it"
+            f"{read.name} saved {_duration(edited[2])} after {edited[1].name}, SHELXL's last "
+            "result: the newer read, as Olex2 opens it"
         )
     source = folder.title(read)
     solution = next((f for f in files[1:] if f.name.casefold() == source), None)
@@ -236,9 +236,11 @@ def _ordered(files: list[Path]) -> list[Path]:
     )
 
 
-def _edited_ins(files: list[Path]) -> tuple[Path, Path] | None:
-    """(name.ins, name.res) of one name's files where the .ins was saved after the .res: SHELXL
-    reads name.ins and writes name.res, so an .ins newer than the .res is the user's edit since
+def _edited_ins(files: list[Path]) -> tuple[Path, Path, float] | None:
+    """(name.ins, name.res, seconds between them) of one name's files where the .ins was saved
+    after the .res (the row says how long after: a day's edit, or seconds of a copy that did
+    not keep the times, which the user can tell apart where we cannot). SHELXL reads name.ins
+    and writes name.res, so an .ins newer than the .res is the user's edit since
     the last run, their latest model (Olex2's reap of a bare name opens the newer of the two:
     pcxod/olex2 olex/xpprocs.cpp, TMainForm::macReap). Olex2 takes the .ins on a tie of whole
     seconds; within EDITED_AFTER_NS we keep the .res: an .ins written by Olex2 just before
@@ -248,10 +250,21 @@ def _edited_ins(files: list[Path]) -> tuple[Path, Path] | None:
     if ins is None or res is None:
         return None
     try:
-        newer = ins.stat().st_mtime_ns > res.stat().st_mtime_ns + EDITED_AFTER_NS
+        after = ins.stat().st_mtime_ns - res.stat().st_mtime_ns
     except OSError:
         return None
-    return (ins, res) if newer else None
+    return (ins, res, after / 1e9) if after > EDITED_AFTER_NS else None
+
+
+def _duration(seconds: float) -> str:
+    """A gap between two files' times as a person says it: '5 s', '12 min', '3 h', '40 days'."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 # SHELXT (Bruker's XT) writes the solutions of name.ins as name_a.res, name_b.res, ...

@@ -273,7 +273,10 @@ def test_an_ins_edited_after_shelxls_last_run_is_the_structure_read(tmp_path, sh
     it and runs SHELXL again. Olex2's reap opens the newer of the two (pcxod/olex2
     olex/xpprocs.cpp, TMainForm::macReap: FileAge(ins) < FileAge(res) ? res : ins): an .ins
     saved after the .res is the user's latest model, which main passed over for the .res.
-    Within 2 s (a folder copied or unpacked at once) the .res, SHELXL's result, is read."""
+    Within 2 s (a folder copied or unpacked at once; FAT keeps times to 2 s) the .res, SHELXL's
+    result, is read. The row says how long after the .res the .ins was saved (main said only
+    'after'): 5 min of an edit, or the 7 s of a copy over a slow share that did not keep the
+    times, for the user to tell apart."""
     res = SUCROSE.read_text()
     edited = res.replace("FVAR", "REM O1 is OH, not O\nFVAR", 1)
     _write(tmp_path / "edited", {"zk.res": res, "zk.ins": edited, "zk.hkl": HKL})
@@ -284,7 +287,10 @@ def test_an_ins_edited_after_shelxls_last_run_is_the_structure_read(tmp_path, sh
     _aged(tmp_path / "copied" / "zk.ins", 1)
     (item,) = find_inputs(str(tmp_path / "edited")).items
     assert (item.model.name, [p.name for p in item.left_out]) == ("zk.ins", ["zk.res"])
-    assert "zk.ins saved after zk.res" in item.why
+    assert "zk.ins saved 5 min after zk.res" in item.why
+    _write(tmp_path / "share", {"zk.res": res, "zk.ins": edited})
+    _aged(tmp_path / "share" / "zk.ins", 7)
+    assert "zk.ins saved 7 s after zk.res" in find_inputs(str(tmp_path / "share")).items[0].why
     assert [(i.model.name, i.why) for i in find_inputs(str(tmp_path / "run")).items] == [
         ("zk.res", "")
     ]
@@ -295,7 +301,7 @@ def test_an_ins_edited_after_shelxls_last_run_is_the_structure_read(tmp_path, sh
     (item,) = find_inputs(str(tmp_path / "typo")).items
     row = run_one(item, BatchOptions("baseline", "rules", 1, tmp_path / "out", refine=False))
     assert (row["status"], row["note"]) == ("failed", item.why)
-    assert "SFAC index 9" in row["error"] and "zk.ins saved after zk.res" in item.why
+    assert "SFAC index 9" in row["error"] and "zk.ins saved 5 min after zk.res" in item.why
 
 
 def test_a_solution_saved_with_a_bom_and_crlf_is_still_shelxts(tmp_path, shared_data):
