@@ -375,7 +375,8 @@ def test_a_structure_without_reflections_says_why_in_its_row(tmp_path, shared_da
     rows = [run_one(item, options) for item in find_inputs(str(tmp_path / "data")).items]
     assert [(row["status"], row["r1"]) for row in rows] == [("ok", None), ("ok", None)]
     assert rows[0]["note"] == (
-        "model only: no reflections (looked for alone.hkl and alone.fcf beside it, any case)"
+        "model only: no reflections (looked for alone.hkl, alone.fcf and the .hkl inside "
+        "alone.cif beside it, any case)"
     )
     assert "packed.hkl.gz is there: unpack it" in rows[1]["note"]
     assert main(["batch", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
@@ -409,3 +410,37 @@ def test_real_folder_names_links_and_a_read_only_tree(tmp_path, shared_data):
     assert (out / "linked" / "e_crystalx.res").is_file()
     after = sorted((p, p.stat().st_mtime_ns) for p in tree.rglob("*") if "loop" not in p.parts)
     assert after == before
+
+
+def test_a_refinement_kept_with_its_cif_is_refined_against_the_hkl_inside(tmp_path, shared_data):
+    """SHELXL 2014+ writes name.cif beside name.res with the .hkl inside (_shelx_hkl_file), and
+    a folder kept as deposited drops the .hkl: FinalCif's DK_Zucker2_0m.cif beside SHELXL's
+    DK_zucker2_0m.res (its case as SHELXL wrote it). Main assigned the .res without reflections
+    ('model only'), the CIF left out; the .res is now refined against the .hkl in the CIF,
+    the same reflections as the .hkl itself. A CIF without the .hkl inside is no reflections."""
+    import numpy as np
+
+    from crystalx_core.io import find_reflections
+
+    _write(tmp_path / "kept", {"DK_zucker2_0m.res": SUCROSE.read_text()})
+    shutil.copy(BENCHMARK / "FC_sucrose" / "model.cif", tmp_path / "kept" / "DK_Zucker2_0m.cif")
+    assert _chosen(tmp_path / "kept") == [
+        ("DK_zucker2_0m.res", "DK_Zucker2_0m.cif", ["DK_Zucker2_0m.cif"])
+    ]
+    (item,) = find_inputs(str(tmp_path / "kept")).items
+    loaded = item.load()
+    inside, alone = find_reflections(loaded), loaded.read(BENCHMARK / "FC_sucrose" / "data.hkl")
+    assert len(inside.indices) == len(alone.indices) > 1000
+    assert np.array_equal(inside.indices, alone.indices)
+    assert np.array_equal(inside.intensities, alone.intensities)
+    from crystalx_core.cli import _files_read  # not on main, whose line was 'with x.cif, not x.cif'
+
+    row = {"model": str(item.model), "hkl": inside.path, "left_out": list(map(str, item.left_out))}
+    line = "read DK_zucker2_0m.res with the .hkl inside DK_Zucker2_0m.cif"
+    assert _files_read(row, no_refine=False) == line
+    # SHELXL's CIF without the .hkl (an older SHELXL, or one cut for a journal): model only
+    _write(
+        tmp_path / "cut", {"x.res": SUCROSE.read_text(), "x.cif": "data_x\n_cell_length_a 7.7\n"}
+    )
+    (item,) = find_inputs(str(tmp_path / "cut")).items
+    assert item.load().reflections_file() is None

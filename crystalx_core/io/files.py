@@ -110,6 +110,11 @@ def reflections_looked_for(path: Path) -> str:
     """The names reflections_beside looked for beside `path`, said where it found none, and a
     name.hkl.gz or name.hkl.zip there to be unpacked."""
     looked = f"looked for {path.stem}.hkl and {path.stem}.fcf beside it, any case"
+    if path.suffix.lower() in (".res", ".ins"):
+        looked = (
+            f"looked for {path.stem}.hkl, {path.stem}.fcf and the .hkl inside {path.stem}.cif "
+            "beside it, any case"
+        )
     packed = {
         f"{path.stem}{kind}{pack}".casefold()
         for kind in (".hkl", ".fcf")
@@ -127,15 +132,38 @@ def reflections_looked_for(path: Path) -> str:
 
 def reflections_beside(path: Path) -> Path | None:
     """name.hkl (or name.HKL, or NAME.hkl: differently_cased) beside name.ins, where SHELX
-    looks for the reflections, else the name.fcf SHELXL wrote there; None without one. Where
-    none of them is a file but one of the names is there as something else (a link into raw
-    data on a drive not mounted, a FIFO, a folder), that one, so that its reader says what it
-    is: a job saying there were none, or a batch assigning the structure unrefined without a
-    word, hid it."""
+    looks for the reflections, else the name.fcf SHELXL wrote there, else the name.cif it
+    wrote with that .hkl inside (cif_with_hkl); None without one. Where none of them is a file
+    but one of the names is there as something else (a link into raw data on a drive not
+    mounted, a FIFO, a folder), that one, so that its reader says what it is: a job saying
+    there were none, or a batch assigning the structure unrefined without a word, hid it."""
     names = [path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
     found = next((name for name in names if name.is_file()), None)
     found = found or next(filter(os.path.isfile, differently_cased(names[::2])), None)
+    found = found or cif_with_hkl(path)
     return found or next((name for name in names if os.path.lexists(name)), None)
+
+
+# the tags under which a CIF carries the .hkl it was refined against: SHELXL's, the IUCr's
+_EMBEDDED_HKL = re.compile(
+    rb"^[ \t]*_(?:shelx_hkl_file|iucr_refine_reflections_details)\s", re.M | re.I
+)
+
+
+def cif_with_hkl(path: Path) -> Path | None:
+    """name.cif (any case) beside the SHELX file name.res or name.ins where it carries the .hkl
+    (_shelx_hkl_file: SHELXL 2014+ writes it there beside name.res), so that a folder kept as it
+    was deposited, the .hkl deleted as the CIF holds it, is still refined; None otherwise."""
+    if path.suffix.lower() not in (".res", ".ins"):
+        return None
+    for cif in differently_cased([path.with_suffix(".cif")]):
+        try:
+            if cif.is_file() and cif.stat().st_size <= MAX_INPUT_BYTES:
+                if _EMBEDDED_HKL.search(cif.read_bytes()):
+                    return cif
+        except OSError:
+            continue
+    return None
 
 
 def file_stamp(path) -> list | None:
