@@ -9,7 +9,7 @@ import filecmp
 import glob
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path, PureWindowsPath
 
@@ -88,7 +88,44 @@ def find_inputs(target: str, skip: Path | None = None) -> FoundInputs:
         folder = model.parent.relative_to(root).as_posix() if model.parent != root else ""
         blocks = structure_block_names(model)
         items += [BatchItem(model, left_out, block, folder, why) for block in blocks or [""]]
-    return FoundInputs(items, unsearched)
+    return FoundInputs(_solved_below(items), unsearched)
+
+
+def _solved_below(items: list[BatchItem]) -> list[BatchItem]:
+    """`items` less each .ins or .res without atoms (a crystal still to solve) whose name is a
+    structure with atoms in a folder below it, left out of that structure with a note, so the
+    crystal is one row, not a second failed one: CrysAlisPro leaves exp_1/exp_1.ins beside
+    exp_1.hkl and AutoChem solves and refines a copy in exp_1/struct/olex2_exp_1/ (where
+    FlorianMeurer/plugin-SISYPHOS reads the structure)."""
+    by_name: dict[str, list[int]] = {}
+    for k, item in enumerate(items):
+        if not item.block:
+            by_name.setdefault(item.model.stem.casefold(), []).append(k)
+    merged = dict(enumerate(items))
+    for k, item in enumerate(items):
+        if item.block or item.model.suffix.lower() not in (".ins", ".res"):
+            continue
+        below = [
+            j
+            for j in by_name[item.model.stem.casefold()]
+            if j != k and item.model.parent in items[j].model.parents
+        ]
+        if not below or _has_atoms(item.model):
+            continue
+        solved = next((j for j in below if _has_atoms(items[j].model)), None)
+        if solved is None:
+            continue
+        note = (
+            f"{item.label}{item.model.suffix} left out: no atoms, the crystal before it was solved"
+        )
+        into = merged[solved]
+        merged[solved] = replace(
+            into,
+            left_out=tuple(sorted((*into.left_out, item.model, *item.left_out))),
+            why="; ".join(filter(None, (into.why, note))),
+        )
+        del merged[k]
+    return [merged[k] for k in sorted(merged)]
 
 
 def _is_model(path: Path) -> bool:

@@ -444,3 +444,33 @@ def test_a_refinement_kept_with_its_cif_is_refined_against_the_hkl_inside(tmp_pa
     )
     (item,) = find_inputs(str(tmp_path / "cut")).items
     assert item.load().reflections_file() is None
+
+
+def test_a_crystal_solved_in_a_subfolder_is_run_once_without_its_unsolved_ins(tmp_path):
+    """CrysAlisPro leaves exp_1/exp_1.ins (cell and contents, no atoms) with exp_1.hkl, and
+    AutoChem solves and refines a copy in exp_1/struct/olex2_exp_1/ (FlorianMeurer/
+    plugin-SISYPHOS reads exp_1/struct/olex2_exp_1/exp_1.ins there). Main ran the structure
+    there and failed the crystal again on exp_1.ins ('a structure still to solve'); that .ins
+    is now left out of the structure below it, the row's note saying why. An unsolved .ins
+    whose name is not solved below still runs (and fails, saying to solve it)."""
+    res = SUCROSE.read_text()
+    _write(
+        tmp_path / "exp_1",
+        {"exp_1.ins": _xprep_ins(res), "exp_1.hkl": HKL, "exp_1.cif_od": "data_od\n"},
+    )
+    _write(
+        tmp_path / "exp_1" / "struct" / "olex2_exp_1",
+        {"exp_1.ins": res, "exp_1.res": res, "exp_1.hkl": HKL},
+    )
+    _write(tmp_path / "lab", {"x.ins": _xprep_ins(res), "sub/y.res": res})
+    items = find_inputs(str(tmp_path)).items
+    assert [(item.label, item.model.name) for item in items] == [
+        ("exp_1/struct/olex2_exp_1/exp_1", "exp_1.res"),
+        ("lab/sub/y", "y.res"),
+        ("lab/x", "x.ins"),
+    ]
+    assert [p.relative_to(tmp_path).as_posix() for p in items[0].left_out] == [
+        "exp_1/exp_1.ins",
+        "exp_1/struct/olex2_exp_1/exp_1.ins",
+    ]
+    assert items[0].why == "exp_1/exp_1.ins left out: no atoms, the crystal before it was solved"
