@@ -474,3 +474,23 @@ def test_a_crystal_solved_in_a_subfolder_is_run_once_without_its_unsolved_ins(tm
         "exp_1/struct/olex2_exp_1/exp_1.ins",
     ]
     assert items[0].why == "exp_1/exp_1.ins left out: no atoms, the crystal before it was solved"
+
+
+def test_a_datasets_frames_are_passed_over_as_the_tree_is_listed(tmp_path):
+    """APEX leaves thousands of .sfrm frames in each dataset folder (CrysAlisPro its .rodhypix
+    images): main held a path for every file of the tree before choosing the structures
+    (+184 MiB of RSS for 200 datasets of 3000 frames, docs/benchmarks.md); the files kept are
+    those named as structures, in any case."""
+    from crystalx_core.batch_inputs import model_files
+
+    _write(tmp_path / "s1", {"s1.res": "x", "S1.INS": "x", "s1.hkl": HKL, "s1.cif": "data_s1\n"})
+    _write(tmp_path / "s1", {f"s1_01_{k:04d}.sfrm": "" for k in range(50)} | {"s1.p4p": ""})
+    _write(tmp_path / "s1" / "struct", {"exp.rodhypix": "", "exp.mcif": "data_m\n"})
+    found, unsearched = model_files(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "s1/S1.INS",
+        "s1/s1.cif",
+        "s1/s1.res",
+        "s1/struct/exp.mcif",
+    ]
+    assert unsearched == []
