@@ -640,7 +640,7 @@ def _run_batch(args) -> int:
             raise
         wind_down(stop)  # every structure finished: the summary is owed as after any stop
         stopped = stopped_batch(stop.signum, rows)
-    paths, unwritten = summary or _batch_summary(write_summary, rows, folder, args.target)
+    paths, kept, unwritten = summary or _batch_summary(write_summary, rows, folder, args.target)
     failed = [r for r in rows if r["status"] == "failed"]
     not_done = [r for r in rows if r["status"] == NOT_DONE]
     if args.json:
@@ -670,7 +670,10 @@ def _run_batch(args) -> int:
             if row.get("left_out"):
                 print(printable(f"  {row['name']}: {_files_read(row, args.no_refine)}"))
         if paths:
-            print(printable(f"wrote {paths['csv']} and {paths['html']}"))
+            earlier = f" (the earlier ones kept as {' and '.join(b.name for b in kept)})"
+            print(
+                printable(f"wrote {paths['csv']} and {paths['html']}" + (earlier if kept else ""))
+            )
     if stopped is not None:
         print(
             f"crystalx: {stopped}"
@@ -699,12 +702,13 @@ def _run_batch(args) -> int:
 
 
 def _batch_summary(write_summary, rows, folder: Path, target: str):
-    """(paths, None) of the csv and html summary written, or ({}, the OutputError) when they
-    could not be: the rows still reach the terminal, then that line."""
+    """(paths, backups, None) of the csv and html summary written and the earlier ones kept, or
+    ({}, [], the OutputError) when they could not be: the rows still reach the terminal, then
+    that line."""
     try:
-        return write_summary(rows, folder, f"CrystalX batch: {target}"), None
+        return *write_summary(rows, folder, f"CrystalX batch: {target}"), None
     except OutputError as error:
-        return {}, error
+        return {}, [], error
 
 
 def _why_not_done(stopped) -> str:
