@@ -97,22 +97,19 @@ def _solved_below(items: list[BatchItem]) -> list[BatchItem]:
     crystal is one row, not a second failed one: CrysAlisPro leaves exp_1/exp_1.ins beside
     exp_1.hkl and AutoChem solves and refines a copy in exp_1/struct/olex2_exp_1/ (where
     FlorianMeurer/plugin-SISYPHOS reads the structure)."""
-    by_name: dict[str, list[int]] = {}
-    for k, item in enumerate(items):
-        if not item.block:
-            by_name.setdefault(item.model.stem.casefold(), []).append(k)
+    below: dict[tuple[str, Path], list[int]] = {}  # (name, a folder above): its structures
+    for j, item in enumerate(items):
+        if not item.block:  # a tree of a thousand exp_1: each looked up once, not paired
+            for folder in item.model.parent.parents:
+                below.setdefault((item.model.stem.casefold(), folder), []).append(j)
     merged = dict(enumerate(items))
     for k, item in enumerate(items):
         if item.block or item.model.suffix.lower() not in (".ins", ".res"):
             continue
-        below = [
-            j
-            for j in by_name[item.model.stem.casefold()]
-            if j != k and item.model.parent in items[j].model.parents
-        ]
-        if not below or _has_atoms(item.model):
+        candidates = below.get((item.model.stem.casefold(), item.model.parent), [])
+        if not candidates or _has_atoms(item.model):
             continue
-        solved = next((j for j in below if _has_atoms(items[j].model)), None)
+        solved = next((j for j in candidates if _has_atoms(items[j].model)), None)
         if solved is None:
             continue
         note = (
