@@ -494,3 +494,26 @@ def test_a_datasets_frames_are_passed_over_as_the_tree_is_listed(tmp_path):
         "s1/struct/exp.mcif",
     ]
     assert unsearched == []
+
+
+def test_a_cif_of_another_crystal_beside_a_res_is_not_its_reflections(tmp_path, shared_data):
+    """A name.cif beside name.res may be another structure's (a CIF saved over by the next
+    dataset's, or named alike): SHELXL's CIF of L-alanine (XH_alanine's model.cif, with its
+    _shelx_hkl_file) beside sucrose's .res passed the reflection checks (2496 reflections
+    read in sucrose's cell) and was refined against, silently. The CIF's cell is read against
+    the .res's CELL: another is not read, and the row and solve's error say why."""
+    from crystalx_core.errors import InputError
+    from crystalx_core.io import solve_reflections
+
+    _write(tmp_path, {"x.res": SUCROSE.read_text()})
+    shutil.copy(BENCHMARK / "XH_alanine" / "model.cif", tmp_path / "x.cif")
+    (item,) = find_inputs(str(tmp_path)).items
+    loaded = item.load()
+    assert loaded.reflections_file() is None
+    said = loaded.no_reflections_note()
+    assert "the .hkl inside x.cif beside it" in said
+    assert "x.cif's .hkl (data_iam) not read: its cell (5.9279 12.2597 5.7939 90 90 90)" in said
+    with pytest.raises(InputError) as error:
+        solve_reflections(loaded, None)
+    assert "x.cif's .hkl (data_iam) not read" in str(error.value)
+
