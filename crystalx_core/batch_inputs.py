@@ -9,6 +9,7 @@ import filecmp
 import glob
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path, PureWindowsPath
@@ -35,12 +36,13 @@ class BatchItem:
     block: str = ""  # the data block, for one of several structures of a CIF
     folder: str = ""  # the model's folder below the one the batch was given (--out mirrors it)
     why: str = ""  # for the row: why this file of the structure was read, where not plain
+    alias: str = ""  # the name of a block whose own is another file's (distinct_names)
 
     @property
     def name(self) -> str:
         from crystalx_core.io import block_stem
 
-        return block_stem(self.model, self.block)
+        return self.alias or block_stem(self.model, self.block)
 
     @property
     def label(self) -> str:
@@ -88,7 +90,25 @@ def find_inputs(target: str, skip: Path | None = None) -> FoundInputs:
         folder = model.parent.relative_to(root).as_posix() if model.parent != root else ""
         blocks = structure_block_names(model)
         items += [BatchItem(model, left_out, block, folder, why) for block in blocks or [""]]
-    return FoundInputs(_solved_below(items), unsearched)
+    return FoundInputs(_distinct_names(_solved_below(items)), unsearched)
+
+
+def _distinct_names(items: list[BatchItem]) -> list[BatchItem]:
+    """`items`, a CIF block whose name is another structure's of its folder (zk.cif's data_a
+    and zk_a.res are both zk_a, any case) named after its file's suffix too (zk_cif_a), said
+    in its row: both wrote zk_a_crystalx.*, the second job's replacing the first's."""
+    from crystalx_core.io import block_stem
+
+    count = Counter((item.folder, item.name.casefold()) for item in items)
+    renamed = []
+    for item in items:
+        if item.block and count[(item.folder, item.name.casefold())] > 1:
+            own = Path(f"{item.model.stem}_{item.model.suffix[1:].lower()}")
+            alias = block_stem(own, item.block)
+            note = f"named {alias}, as {item.name} is another file's name here"
+            item = replace(item, alias=alias, why="; ".join(filter(None, (item.why, note))))
+        renamed.append(item)
+    return renamed
 
 
 def _solved_below(items: list[BatchItem]) -> list[BatchItem]:
@@ -96,7 +116,10 @@ def _solved_below(items: list[BatchItem]) -> list[BatchItem]:
     structure with atoms in a folder below it, left out of that structure with a note, so the
     crystal is one row, not a second failed one: CrysAlisPro leaves exp_1/exp_1.ins beside
     exp_1.hkl and AutoChem solves and refines a copy in exp_1/struct/olex2_exp_1/ (where
-    FlorianMeurer/plugin-SISYPHOS reads the structure)."""
+    FlorianMeurer/plugin-SISYPHOS reads the structure). Only the same crystal's (its cell): an
+    exp_1 of another crystal below is its own structure, and the .ins still to solve."""
+    from crystalx_core.io.files import model_cell, same_cell
+
     below: dict[tuple[str, Path], list[int]] = {}  # (name, a folder above): its structures
     for j, item in enumerate(items):
         if not item.block:  # a tree of a thousand exp_1: each looked up once, not paired
@@ -109,7 +132,18 @@ def _solved_below(items: list[BatchItem]) -> list[BatchItem]:
         candidates = below.get((item.model.stem.casefold(), item.model.parent), [])
         if not candidates or _has_atoms(item.model):
             continue
-        solved = next((j for j in candidates if _has_atoms(items[j].model)), None)
+        cell = model_cell(item.model)  # the same crystal's: a same-named one below is not
+        solved = next(
+            (
+                j
+                for j in candidates
+                if _has_atoms(items[j].model)
+                and cell is not None
+                and (theirs := model_cell(items[j].model)) is not None
+                and same_cell(cell, theirs)
+            ),
+            None,
+        )
         if solved is None:
             continue
         note = (

@@ -517,3 +517,41 @@ def test_a_cif_of_another_crystal_beside_a_res_is_not_its_reflections(tmp_path, 
         solve_reflections(loaded, None)
     assert "x.cif's .hkl (data_iam) not read" in str(error.value)
 
+
+def test_a_cif_block_named_as_another_file_writes_outputs_of_its_own(tmp_path, shared_data):
+    """zk.cif of two structures (data_a, data_b) beside SHELXT's zk_a.res: the block's name,
+    zk_a, is the .res's, and both jobs wrote zk_a_crystalx.*, the second replacing the first's
+    (and a rerun redid both, each report naming the other's input). The block is named
+    zk_cif_a, its row saying so."""
+    import gemmi  # after crystalx_core (imported above), as cctbx needs
+
+    block = gemmi.cif.read(str(BENCHMARK / "XH_alanine" / "model.cif")).sole_block()
+    block.set_pair("_shelx_hkl_file", "?")  # the blocks' atoms are what matter here
+    text = []
+    for name in ("a", "b"):
+        block.name = name
+        text.append(block.as_string())
+    _write(tmp_path, {"zk.cif": "\n".join(text), "zk_a.res": SUCROSE.read_text()})
+    items = find_inputs(str(tmp_path)).items
+    options = BatchOptions(out=tmp_path / "out")
+    assert [(i.label, i.model.name, output_prefix(i, options).name) for i in items] == [
+        ("zk_cif_a", "zk.cif", "zk_cif_a_crystalx"),
+        ("zk_b", "zk.cif", "zk_b_crystalx"),
+        ("zk_a", "zk_a.res", "zk_a_crystalx"),
+    ]
+    assert items[0].why == "named zk_cif_a, as zk_a is another file's name here"
+
+
+def test_an_unsolved_ins_is_kept_where_the_same_name_below_is_another_crystal(tmp_path):
+    """exp_1/exp_1.ins still to solve, and exp_1/old/exp_1.res of another crystal (L-alanine's
+    cell, not sucrose's): that is not this crystal solved, so the .ins stays a row of its own
+    (failing, saying to solve it) rather than being hidden behind another crystal's."""
+    _write(tmp_path / "exp_1", {"exp_1.ins": _xprep_ins(SUCROSE.read_text()), "exp_1.hkl": HKL})
+    shutil.copy(BENCHMARK / "XH_alanine" / "published.res", tmp_path / "exp_1" / "exp_1.res")
+    (tmp_path / "exp_1" / "old").mkdir()
+    (tmp_path / "exp_1" / "exp_1.res").rename(tmp_path / "exp_1" / "old" / "exp_1.res")
+    items = find_inputs(str(tmp_path)).items
+    assert [(item.label, item.left_out, item.why) for item in items] == [
+        ("exp_1/exp_1", (), ""),
+        ("exp_1/old/exp_1", (), ""),
+    ]
