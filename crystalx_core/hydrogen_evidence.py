@@ -73,6 +73,7 @@ from crystalx_core.riding import (
     RIDING_U_FACTOR,
     SAME_SITE,
     STRONG_HBOND,
+    WRITTEN,
     InputH,
     short_bond_peak,
     site_operators,
@@ -490,14 +491,15 @@ def input_hydrides_shown(
     structure: Structure,
     hydrides: dict[int, list[InputH]],
     density,
-    left_out: str = "not written",
+    left_out: str = WRITTEN.dropped,
 ) -> dict[int, tuple[bool, str]]:
     """Metal site → whether the Fo − Fc map of the model without H shows each of the input's
     hydrides on it (`hydrides`: riding.input_hydrides, each beside it), LOW_RMS within
     HYDRIDE_WITHIN Å, as for a donor's H, and a note saying so: the user's hydride is the
     evidence of where to look, the map whether it is there. No angle rule: cod-tools'
     no_Z_valid_estimation's Ru–H lies 59° from its Ru–Si bond (an Ru–H···Si contact).
-    `left_out` says what becomes of one the map does not show (the audit's corrected model)."""
+    `left_out` says what becomes of one the map does not show (riding.InputHFate.dropped of
+    the path; the audit's corrected model); the job gives the metal no H then."""
     step = np.arange(-HYDRIDE_WITHIN, HYDRIDE_WITHIN + 1e-9, 0.1)
     offsets = np.array([(x, y, z) for x in step for y in step for z in step])
     offsets = offsets[np.linalg.norm(offsets, axis=1) <= HYDRIDE_WITHIN + 1e-9]
@@ -511,7 +513,7 @@ def input_hydrides_shown(
             f"the input's hydride{'s' if len(group) > 1 else ''} on {structure.sites[k].label} "
             + ("kept: " if seen else f"{left_out}: ")
             + f"the difference map shows {', '.join(f'{h:.1f}' for h in heights)} rms there "
-            f"({LOW_RMS:g} needed)" + ("" if seen else f"; no H on the metal {element}"),
+            f"({LOW_RMS:g} needed)" + ("" if seen else f"; the job gives the metal {element} no H"),
         )
     return out
 

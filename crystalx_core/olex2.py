@@ -1,12 +1,14 @@
 """Olex2 commands that apply an answer to the model open in Olex2: `kill`, `name`, `part`,
 `fvar`, `hadd`.
 
-Olex2 reads labels its own way (it types an atom from its label and trims labels over
-MAX_LABEL characters), so every new label is checked here before a command carries it.
+Olex2 reads labels its own way (it types an atom from its label and trims labels over its
+option max_label_length, 4 unless the user set it: the structure's max_label), so every new
+label is checked here before a command carries it.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -20,9 +22,15 @@ from crystalx_core.structure import Structure
 
 
 def olex2_commands(
-    structure: Structure, assignment: Assignment, groups, declared: Sequence[dict] = ()
+    structure: Structure,
+    assignment: Assignment,
+    groups,
+    declared: Sequence[dict] = (),
+    repeats: Sequence[str] = (),
 ) -> list[str]:
-    """Olex2 commands that turn the snapshot into the assignment: delete the peaks judged
+    """Olex2 commands that turn the snapshot into the assignment: delete the Q-peaks
+    `repeats` (left out of `structure` as a repeat of an atom or a higher peak: the same
+    density, which Olex2 would keep as a Q on the atom it became) and the peaks judged
     spurious (when asked), rename (which retypes) every site whose label changes, name a site
     that keeps its label but not its element by that same label (Olex2 types an atom from the
     label `name` gives it, an unchanged one too: gxapp.cpp `TGXApp::Name(TXAtom&, ...)`; an
@@ -36,7 +44,7 @@ def olex2_commands(
     Every new label must be one Olex2 keeps as it is (see `olex2_label_problem`) and must not
     be held by a site that keeps its label: either is a RequestError naming the site.
     """
-    kill = [structure.sites[i].label for i in assignment.dropped]
+    kill = list(repeats) + [structure.sites[i].label for i in assignment.dropped]
     commands = [f"kill {' '.join(kill)}"] if kill else []
     pending = {s.label: s.new_label for s in assignment.sites if s.label != s.new_label}
     elements = {s.new_label: s.element for s in assignment.sites}
@@ -44,7 +52,7 @@ def olex2_commands(
     staying = held - {old.upper() for old in pending}
     given: dict[str, str] = {}
     for old, new in pending.items():
-        problem = olex2_label_problem(new, elements[new])
+        problem = olex2_label_problem(new, elements[new], structure.max_label)
         if problem:
             raise RequestError("bad-label", f"new label {new!r} of {old}: {problem}")
         if new.upper() in staying:
@@ -60,7 +68,9 @@ def olex2_commands(
         ready = [old for old, new in pending.items() if new.upper() not in held]
         if not ready:  # a cycle: park one of its sites on an unused label of its element
             old = next(iter(pending))
-            parked = _spare_label(elements[pending[old]], residue_suffix(old), held)
+            parked = _spare_label(
+                elements[pending[old]], residue_suffix(old), held, structure.max_label
+            )
             commands.append(f"name {old} {bare_label(parked)}")
             held.discard(old.upper())
             held.add(parked.upper())
@@ -76,7 +86,7 @@ def olex2_commands(
         if s.label == s.new_label and _retyped(structure.sites[s.index], s.element)
     ]
     for site in retyped:
-        problem = olex2_label_problem(site.label, site.element)
+        problem = olex2_label_problem(site.label, site.element, structure.max_label)
         if problem:
             raise RequestError(
                 "bad-label", f"kept label {site.label} of a {site.element}: {problem}"
@@ -110,15 +120,16 @@ def _retyped(site, element: str) -> bool:
 OLEX2_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9']*$")
 
 
-def olex2_label_problem(label: str, element: str) -> str | None:
+def olex2_label_problem(label: str, element: str, longest: int = MAX_LABEL) -> str | None:
     """Why Olex2 would not keep `label` (its bare part, without a residue address) for an atom
-    of `element`, or None: at most 4 letters, digits or primes, starting with the element's
-    symbol read as Olex2 reads it (it types an atom from its label: Ca1 is calcium)."""
+    of `element`, or None: at most `longest` (max_label_length) letters, digits or primes,
+    starting with the element's symbol read as Olex2 reads it (it types an atom from its
+    label: Ca1 is calcium)."""
     bare = bare_label(label)
     if not OLEX2_LABEL.match(bare):
         return "a label is a letter followed by letters, digits or '"
-    if len(bare) > MAX_LABEL:
-        return f"longer than the {MAX_LABEL} characters Olex2 keeps"
+    if len(bare) > longest:
+        return f"longer than the {longest} characters Olex2 keeps"
     read = _label_element(bare)
     if read is None or read.upper() != element.upper():
         return f"Olex2 would read it as {read or 'no element'}, not {element}"
@@ -138,17 +149,20 @@ def _label_element(label: str) -> str | None:
     return None
 
 
-def _spare_label(element: str, residue: str, held: set[str]) -> str:
-    """An unused label of `element` that fits Olex2's 4 characters, counting down from the
-    largest number that fits (C999, Cl99), so it does not collide with the usual labels; past
-    those, the lettered ones new atoms are named with (C1A … C9ZZ)."""
-    names = list(running_labels(element, residue))
-    numbered = 10 ** (MAX_LABEL - len(element)) - 1  # running_labels gives C1 … C999 first
-    for label in names[numbered - 1 :: -1] + names[numbered:]:
+def _spare_label(element: str, residue: str, held: set[str], longest: int = MAX_LABEL) -> str:
+    """An unused label of `element` that fits Olex2's `longest` characters, counting down from
+    the largest number that fits (C999, Cl99 for 4), so it does not collide with the usual
+    labels; past those, the lettered ones new atoms are named with (C1A … C9ZZ). Made one at a
+    time: a long max_label_length allows billions."""
+    numbered = 10 ** (longest - len(element)) - 1  # running_labels gives C1 … C999 first
+    for label in itertools.chain(
+        (f"{element}{n}{residue}" for n in range(numbered, 0, -1)),
+        itertools.islice(running_labels(element, residue, longest), numbered, None),
+    ):
         if label.upper() not in held:
             return label
     raise RequestError(
-        "bad-label", f"no free {element} label of {MAX_LABEL} characters to rename through"
+        "bad-label", f"no free {element} label of {longest} characters to rename through"
     )
 
 

@@ -43,7 +43,10 @@ from crystalx_core.partial_sites import (
 from crystalx_core.overlaps import overlap_note
 from crystalx_core.repeated_atoms import without_repeated_atoms
 from crystalx_core.riding import (
+    IN_OLEX2,
+    WRITTEN,
     HydrogenPlan,
+    InputHFate,
     input_groups,
     input_hydrides,
     input_hydrogens_kept,
@@ -107,6 +110,9 @@ class JobResult:
     # the reflections gave no σ (none written, or every one 0): each was estimated
     # (io.hkl._weighable_sigmas), which a batch's row says beside R1
     sigmas_estimated: bool = False
+    # Q-peaks left out as a repeat of an atom or a higher peak (repeated_atoms): the service's
+    # commands delete them from the user's Olex2 model
+    repeated_peaks: list[str] = field(default_factory=list)
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -282,7 +288,7 @@ def assign_job(
     unit_note = None
     if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
         reflections = reflections.merged(structure.cell, structure.symops)
-    structure, repeat_note = without_repeated_atoms(structure, olex2_model)
+    structure, repeat_note, repeated_peaks = without_repeated_atoms(structure, olex2_model)
     # before the overlap note, which then names only the disorder still undeclared
     structure, special_note = declared(structure)
     overlap = overlap_note(structure)
@@ -309,8 +315,10 @@ def assign_job(
         stated_r1,
         given_weights,
         given_restraints,
+        IN_OLEX2 if olex2_model else WRITTEN,
     )
     result.notes[:0] = [note for note in (repeat_note, special_note, overlap, unit_note) if note]
+    result.repeated_peaks = repeated_peaks
     result.timings = {**timings, **result.timings}
     return result
 
@@ -348,10 +356,11 @@ def _finish_job(
     stated_r1: StatedR1 | None = None,
     given_weights=None,
     given_restraints=None,
+    fate: InputHFate = WRITTEN,
 ) -> JobResult:
     """From an assignment (isotropically refined when there are reflections): the elements
     weighed by the data, anisotropic refinement, riding H, the final difference map and the
-    verdict."""
+    verdict. `fate`: what becomes of the input's own H on this path, as the notes say it."""
     timings: dict[str, float] = {}
     structure, assignment = stage.peaks, stage.assignment
     refinements = list(stage.refinements)
@@ -411,11 +420,12 @@ def _finish_job(
             given.declared_no_h,
             input_hydrogens_kept(model, given, groups),
             groups,  # the user's AFIX 33 methyl stays 33 where the job gives it as many H
+            fate,
         )
         # the user's H1O stays H1O (and restraints on it hold) where its group is unchanged
         keep_input_names(plan, model, given, groups)
-        notes += unheld_input_hydrogens(model, given, groups)
-        notes += unwritten_input_hydrogens(plan, model, groups)
+        notes += unheld_input_hydrogens(model, given, groups, fate)
+        notes += unwritten_input_hydrogens(plan, model, groups, fate)
     if reflections is not None:
         with timed(timings, "refine with riding H", progress):
             refined, instructions = _refined_with_user_restraints(
@@ -683,6 +693,7 @@ def hydrogen_plan(
     declared_no_h: str = "",
     kept: dict | None = None,
     groups: dict | None = None,
+    fate: InputHFate = WRITTEN,
 ) -> HydrogenPlan:
     """H counts (rules or model) on `model`, the (refined) model made from `assignment`, put
     into the answer; with a difference density, the counts on O, N, S and metals weighed by
@@ -693,7 +704,7 @@ def hydrogen_plan(
     none are placed. `kept` (riding.input_hydrogens_kept): the input's H on atoms no HFIX
     places (P–H, Si–H), written as refined whatever the counts say, never dropped. `groups`
     (riding.input_groups): the input's H, whose AFIX mn stands where the job agrees
-    (riding.ride_as_input)."""
+    (riding.ride_as_input). `fate`: what the notes say became of the input's own H."""
     if [site.label for site in model.sites] != [site.new_label for site in assignment.sites]:
         raise CrystalXError(
             "internal error: the model's sites are not those of its assignment", model.source
@@ -705,7 +716,7 @@ def hydrogen_plan(
     if density is None:
         hydride_notes = {k: unchecked_hydride_note(len(kept[k])) for k in hydrides if k in kept}
     else:
-        shown = input_hydrides_shown(model, hydrides, density)
+        shown = input_hydrides_shown(model, hydrides, density, fate.dropped)
         hydride_notes = {k: note for k, (seen, note) in shown.items()}
         kept = {k: group for k, group in kept.items() if shown.get(k, (True,))[0]}
     counts, declared = held_to_formula(declared_no_h, hydrogen_counts(model, method))
@@ -715,9 +726,9 @@ def hydrogen_plan(
     if declared:
         if notes is not None:
             notes.append(declared)
-        return ride_as_input(model, {}, groups, kept=kept)
+        return ride_as_input(model, {}, groups, kept=kept, fate=fate)
     if density is None:  # the riding note keeps what was asked on a metal; the answer none
-        plan = ride_as_input(model, assignment.h_counts(), groups, kept=kept)
+        plan = ride_as_input(model, assignment.h_counts(), groups, kept=kept, fate=fate)
         for k in unseen_metal_hydrogens(model, assignment.h_counts(), kept):
             assignment.sites[k].h_count = 0
         _prefix_notes(plan, hydride_notes)
@@ -739,6 +750,7 @@ def hydrogen_plan(
         density=density,
         kept=kept,
         halves=evidence.halves,
+        fate=fate,
     )
     _prefix_notes(plan, evidence.notes)
     _prefix_notes(plan, hydride_notes)

@@ -18,9 +18,11 @@ from crystalx_core.errors import RequestError
 
 # 2: an assign request may carry the reflections, a snapshot its wavelength and formula, a site
 # its AFIX. The formula, the AFIX, the temperature and the reflections' MERG, OMIT, SHEL, WGHT
-# and EXTI, and the restraints, came to protocol 2
+# and EXTI, the restraints and the options' max_label_length came to protocol 2
 # without a new number: a core from before them refuses a request that has them (extra fields
-# are forbidden); acceptable only while no release is tagged. An answer's "parts" and its
+# are forbidden: one line, "params.options.max_label_length: is not a field of this request");
+# acceptable only while no release is tagged, the installer copying plugin and core from one
+# checkout. An answer's "parts" and its
 # `part`/`fvar` commands (a group declared in a negative PART) came the same way: a plugin from
 # before them refuses the whole Apply ("unexpected command"), never applies half of it
 PROTOCOL = 2
@@ -152,6 +154,9 @@ class Options(_Schema):
     hydrogens: Literal[HYDROGEN_METHODS] = "auto"
     top_k: _whole(1, 120) = 5
     delete_peaks: bool = False
+    # Olex2's option max_label_length (xlib/xapp.cpp TXApp::GetMaxLabelLength: 4 unless the
+    # user set it), which its label corrector trims to: the answer's labels fit it
+    max_label_length: _whole(1, MAX_LABEL) = 4
 
 
 class PlanSite(_Schema):

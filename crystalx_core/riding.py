@@ -60,6 +60,20 @@ _STRONG_HBOND_CLEARANCE = 0.75  # Å: the H is searched no closer than this to d
 _STRONG_HBOND_SEARCH = 0.3  # Å: and no further than this off the donor–acceptor line
 
 
+@dataclass(frozen=True)
+class InputHFate:
+    """What becomes of the input's own H on a path, for its notes to say: the job writes a
+    .res (a kept H whose label SHELX cannot read renamed in it, one it does not keep not
+    written); the service changes no H of the user's Olex2 model (no command names them)."""
+
+    dropped: str  # what becomes of an input H the job does not keep
+    renamed: bool  # a kept H SHELX cannot name is renamed in what is written
+
+
+WRITTEN = InputHFate("not written", renamed=True)  # the job's .res (assign, solve)
+IN_OLEX2 = InputHFate("left in the Olex2 model as it is", renamed=False)  # the service's answer
+
+
 @dataclass
 class HydrogenPlan:
     """The riding step's answer. Pivots are known by their index in the structure given to
@@ -155,6 +169,7 @@ def add_riding_hydrogens(
     density: Density | None = None,
     kept: dict[int, list[Site]] | None = None,
     halves: dict[int, bool] | None = None,
+    fate: InputHFate = WRITTEN,
 ) -> HydrogenPlan:
     """Place `h_counts[i]` hydrogens on site i; sites absent from h_counts get none.
 
@@ -175,7 +190,7 @@ def add_riding_hydrogens(
     image (hydrogen_evidence._shared_with_own_image): off the symmetry element (False) at half
     the site's occupancy in PART -1, held at WATER_OH by DFIX; on it (True) whole there, one
     site of that symmetry (SHELXL's sof then halves it), constrained to it, in PART 0 where the
-    pivot's PART is negative.
+    pivot's PART is negative. `fate`: what the notes on the `kept` H say became of them.
     """
     given, kept, halves = given or {}, kept or {}, halves or {}
     pivots = [
@@ -396,7 +411,7 @@ def add_riding_hydrogens(
         {s.label.upper() for s in heavy.sites}
         | {h.label.upper() for own in kept.values() for h in own if _writable(h.label)},
     )
-    _write_kept(plan, heavy, sites)
+    _write_kept(plan, heavy, sites, fate)
     plan.restraints = [
         line
         for pivot, group, xh, hh in restrained
@@ -410,10 +425,12 @@ def add_riding_hydrogens(
     return plan
 
 
-def _write_kept(plan: HydrogenPlan, heavy: Structure, sites: list[Site]) -> None:
+def _write_kept(plan: HydrogenPlan, heavy: Structure, sites: list[Site], fate: InputHFate) -> None:
     """The kept H groups (plan.kept) named as SHELX reads them, each noted and, where refined
     freely (AFIX 0), held at the input's X–H by DFIX: a CIF's H(1) is no SHELX name, so it
-    takes a free name after the riding H have theirs (the input's in the note)."""
+    takes a free name after the riding H have theirs (the input's in the note where `fate`
+    writes it; where nothing is written, as in the user's Olex2 model, the note names the H
+    by the label the user holds)."""
     # each group follows its pivot in `sites`
     pivot_of = {k: plan.groups[key].start - 1 for key in plan.kept for k in plan.groups[key]}
     odd = [k for k in pivot_of if not _writable(sites[k].label)]
@@ -426,8 +443,11 @@ def _write_kept(plan: HydrogenPlan, heavy: Structure, sites: list[Site]) -> None
         site = sites[plan.groups[key].start - 1]
         own = [sites[k] for k in plan.groups[key]]
         renamed = [f"{given[k]} as {sites[k].label}" for k in plan.groups[key] if k in given]
+        named = [h.label for h in own]
+        if not fate.renamed:
+            named, renamed = [given.get(k, sites[k].label) for k in plan.groups[key]], []
         plan.notes[key] = (
-            f"{', '.join(h.label for h in own)} kept as the input refined "
+            f"{', '.join(named)} kept as the input refined "
             f"{'them' if len(own) > 1 else 'it'}"
             + (f" (the input's {', '.join(renamed)})" if renamed else "")
             + ": "
@@ -621,11 +641,15 @@ def input_hydrides(model: Structure, groups: dict[int, list[InputH]]) -> dict[in
 
 
 def unwritten_input_hydrogens(
-    plan: HydrogenPlan, model: Structure, groups: dict[int, list[InputH]]
+    plan: HydrogenPlan,
+    model: Structure,
+    groups: dict[int, list[InputH]],
+    fate: InputHFate = WRITTEN,
 ) -> list[str]:
     """A note for each atom of `model` that held H in the input (`groups`: input_groups) and
     gets none in `plan`: the user's H do not vanish without a word (an H on an atom the
-    job gave another element, or a count of 0 the model chose)."""
+    job gave another element, or a count of 0 the model chose); `fate` says what became of
+    them."""
     notes = []
     for pivot, group in sorted(groups.items()):
         if pivot in plan.groups or pivot in plan.notes:
@@ -633,7 +657,7 @@ def unwritten_input_hydrogens(
         site = model.sites[pivot]
         was = {h.held_by for h in group} - {site.element, None}
         notes.append(
-            f"{' '.join(h.site.label for h in group)} of the input on {site.label} not written: "
+            f"{' '.join(h.site.label for h in group)} of the input on {site.label} {fate.dropped}: "
             f"the job gives {site.element} no H"
             + (
                 f" (the input's {'/'.join(sorted(was))} held {'them' if len(group) > 1 else 'it'})"
@@ -648,12 +672,15 @@ UNHELD_REACH = 2.0  # Å: the atom named beside an input H bonded to none (a hyd
 
 
 def unheld_input_hydrogens(
-    model: Structure, given: Structure, groups: dict[int, list[InputH]] | None = None
+    model: Structure,
+    given: Structure,
+    groups: dict[int, list[InputH]] | None = None,
+    fate: InputHFate = WRITTEN,
 ) -> list[str]:
     """A note for each H of `given` (the input) that no atom of `model` holds (none within its
     reach, geometry.h_reach; `groups`: input_groups), naming the nearest atom: the job writes
     no such H, and a hydride (M–H 1.5-1.9 Å, beyond a metal's reach) is never a riding H, nor
-    is an H beside a halide: it says so."""
+    is an H beside a halide: it says so. `fate` says what became of the H."""
     hydrogens = [s for s in given.sites if is_hydrogen(s.element or "") and not s.is_peak]
     if not hydrogens:
         return []
@@ -668,8 +695,8 @@ def unheld_input_hydrogens(
         where = f"{atoms[0].distance:.2f} Å from {nearest.label}" if atoms else "no atom near"
         hydride = nearest is not None and is_metal(nearest.element)
         notes.append(
-            f"{both.sites[j].label} of the input is bonded to no atom ({where}) and is not "
-            "written"
+            f"{both.sites[j].label} of the input is bonded to no atom ({where}) and is "
+            f"{fate.dropped}"
             + (
                 ": a metal carries no riding H; locate the hydride in the difference map and "
                 "refine it (DFIX)"

@@ -53,6 +53,7 @@ import sys
 import time
 import traceback
 from contextlib import suppress
+from dataclasses import replace
 from typing import IO
 
 from crystalx_core import __version__
@@ -189,7 +190,9 @@ def assign_result(
     --hkl` (pipeline.assign_job: one evidence stage for both), the refinement holding the
     restraints and constraints the request sends as the command line holds the .ins's. Data
     that cannot be used leave the model's answer and a note naming the file; the verdict
-    weighs the final R1 against the R1 the open file states (its snapshot source)."""
+    weighs the final R1 against the R1 the open file states (its snapshot source). Labels
+    follow the user's Olex2 max_label_length, which the request's options carry."""
+    structure = replace(structure, max_label=options.max_label_length)
     job = None
     data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:
@@ -227,7 +230,13 @@ def assign_result(
     notes = ([why] if why else []) + job.notes
     declared = declared_parts(structure, job.assigned, job.assignment)
     result = _result(
-        job.assigned, job.assignment, options.top_k, options.delete_peaks, notes, declared
+        job.assigned,
+        job.assignment,
+        options.top_k,
+        options.delete_peaks,
+        notes,
+        declared,
+        job.repeated_peaks,
     )
     result["reflections"] = _data_summary(data.path, job) if job.final else None
     return result
@@ -423,10 +432,12 @@ def _result(
     delete_peaks: bool,
     job_notes: list[str] = (),
     declared: list[dict] = (),
+    repeats: list[str] = (),
 ) -> dict:
     """The answer for an annotated assignment of `structure` (the sites its indices point
-    into). Atoms that already carry H keep them: no HFIX, no hadd, a note instead, and as
-    their code the one their H ride under in Olex2 (kept_code), not the job's. The carriers
+    into); `repeats`, the Q-peaks the job left out as repeats, are deleted by its commands.
+    Atoms that already carry H keep them: no HFIX, no hadd, a note instead, and as their code
+    the one their H ride under in Olex2 (kept_code), not the job's. The carriers
     are the atoms geometry.bonded_h_contacts hangs an H on, as riding.input_groups (the CLI's
     and the audit's kept AFIX) does: each H on one atom, the nearest within reach that SHELX's
     PART rules let it bond to; not the acceptor of an O-H...O, nor an atom within reach of an
@@ -461,7 +472,7 @@ def _result(
         "spurious": [structure.sites[i].label for i in assignment.dropped],
         "hfix": [[code, labels] for code, labels in groups],
         "hfix_lines": hfix_lines(groups),
-        "commands": olex2_commands(structure, to_apply, plain, declared)
+        "commands": olex2_commands(structure, to_apply, plain, declared, repeats)
         + [command for label in codes for command in explicit.get(label, [])],
         "parts": list(declared),
         "notes": assignment.notes(),

@@ -9,6 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from crystalx_core.elements import is_hydrogen, normalise_symbol
+from crystalx_core.residues import MAX_LABEL
 
 MAX_SITES = (
     20_000  # peaks per asymmetric unit; far beyond any small molecule, bounds memory and time
@@ -163,6 +164,9 @@ class Structure:
     # why UNIT cannot be this model's cell contents (contents.unit_set_aside): the formula fits
     # then see no UNIT, as for a file without one, while the written UNIT stays the user's
     unit_set_aside: str = ""
+    # the longest atom name the labels given to its atoms may have: SHELX's 4, or the user's
+    # Olex2 option max_label_length where the model is Olex2's (the service)
+    max_label: int = MAX_LABEL
 
     def __post_init__(self):
         self.sfac = [normalise_symbol(s) for s in self.sfac]

@@ -1678,3 +1678,88 @@ def test_through_olx_a_macro_answers_a_bool_and_a_function_a_string(ethanol):
     assert olx.Schedule(0, "spy.crystalx.status()") is True
     assert olx.html.Update() is True and olx.html.Update("no-such-window") is False
     assert olx.Freeze(True) == "" and olx.Freeze() == "true" and olx.HasGUI() == "true"
+
+
+class InProcess(object):
+    """The core answering in this process, as the service does (no child to start)."""
+
+    restarts = 0
+
+    def request(self, method, params):
+        from crystalx_core.service import handle
+
+        request = {"protocol": PROTOCOL, "id": 1, "method": method, "params": params}
+        return handle(request)[0]
+
+
+def test_a_repeated_q_peak_is_deleted_by_apply_and_revert_brings_it_back(ethanol):
+    """Q4 written 0.04 Å from Q1 (peak lists merged by hand): the core leaves the lower peak
+    out as Q1's density again (repeated_atoms), but main's answer had no command for it, so
+    after Apply Olex2 still held Q4 as a peak on the atom Q1 became, and the note asked the
+    user to `kill` it by a label that Apply had just made stale. The answer deletes it in the
+    same Apply, which Olex2 records as one undo entry (gxlib/gxmacro.cpp GXLibMacros::macKill,
+    app.DeleteXAtoms), so Revert gives it back with its height."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    peak = sys.modules["_olex2"].Atom
+    state.atoms = [
+        peak("Q1", "Q", (0.10, 0.10, 0.10), peak=6.0),
+        peak("Q2", "Q", (0.252, 0.10, 0.10), peak=5.5),
+        peak("Q3", "Q", (0.252, 0.243, 0.10), peak=7.0),
+        peak("Q4", "Q", (0.104, 0.10, 0.10), peak=2.0),
+    ]
+    before = state.model_state()
+    model = model_of(state)
+    answer = assign_answer(model.snapshot)
+    assert answer["commands"][0] == "kill Q4"
+    assert any("(Q4 on Q1)" in n and "deleted by its commands" in n for n in answer["job_notes"])
+    session = plugin._session()
+    journal = olex_model.apply_commands(olex, olx, core, answer["commands"], model, session.say)
+    assert [a.label for a in state.live() if a.type == "Q"] == []
+    assert state.atoms[3].deleted and "kill #c3" in state.log
+    session.journals.append(journal)
+    assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert state.model_state() == before
+
+
+def test_the_cores_labels_follow_olex2s_max_label_length(ethanol):
+    """With Olex2's option max_label_length at 6 the label corrector keeps the user's C12AB
+    (xlib/xapp.cpp TXApp::GetMaxLabelLength; GetRefinementModel's LabelCorrector trims only
+    past it), yet main's core took SHELX's 4 whatever the option and renamed it ("C12AB -> C3
+    (over 4 characters)"), a `name` Apply ran. The plugin sends the option it reads (olx.app.
+    OptValue) with the request, and the core labels to it: C12AB stays, no `name` renames it."""
+    state, plugin = ethanol
+    state.options["max_label_length"] = "6"
+    state.atoms = [a for a in state.atoms if a.type != "Q"]
+    state.atoms[1].label = "C12AB"
+
+    session = plugin._session()
+    session.core = InProcess()
+    model = session.model()
+    assert [s["label"] for s in model.snapshot["sites"]] == ["C1", "C12AB", "O1"]
+    result = session.ask(model, [])
+    assert [s["new_label"] for s in result["sites"]] == ["C1", "C12AB", "O1"]
+    assert not [command for command in result["commands"] if command.startswith("name")]
+    assert not any("renamed" in note for note in result["job_notes"]), result["job_notes"]
+
+
+def test_a_reassign_round_whose_only_change_is_a_kill_applies_it(ethanol):
+    """A typed ethanol (a CIF whose formula, C2 O, gives it no H) with a Q-peak 0.04 Å from C1:
+    the core's answer is only `kill Q1` (the repeat of C1's density). Session.is_stable
+    counted only `name` and `hadd` as changes, so Re-assign called that answer stable and
+    left the peak in the model; a kill is a change, applied as Apply would."""
+    state, plugin = ethanol
+    atoms = [a for a in ETHANOL if a[1] != "Q"] + [
+        ("Q1", "Q", (0.104, 0.10, 0.10), 0.05, 1.0, 0, 1.2)
+    ]
+    state.load(CELL, P1, [("C", 2), ("O", 1)], 1, atoms, file="/data/ethanol.cif")
+    state.cif_items["_chemical_formula_sum"] = "C2 O"
+    session = plugin._session()
+    session.core = InProcess()
+    plugin.batch("1")
+    state.pump(lambda: plugin.job is None and not state.scheduled)
+    assert "kill #c3" in state.log, session.messages
+    assert [a.label for a in state.live()] == ["C1", "C2", "O1"]
+    assert not any(m.startswith("stable") for m in session.messages)

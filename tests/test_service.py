@@ -218,6 +218,25 @@ def test_renames_that_form_a_cycle_go_through_a_spare_label():
     assert any(c.startswith("name C") and c.split()[2].startswith("C9") for c in commands)
 
 
+@pytest.mark.parametrize("longest, spare", [(3, "C99"), (4, "C999"), (8, "C9999999")])
+def test_a_cycle_parks_on_a_spare_label_of_olex2s_max_label_length(longest, spare):
+    """The spare label of a rename cycle fits the user's Olex2 max_label_length (the
+    structure's max_label, which the service takes from the request): main parked on C999,
+    which Olex2 at 3 trims to C99 (xlib/xapp.cpp TXApp::GetMaxLabelLength), whatever held
+    C99; at 8 its list of every label would have held ten million."""
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C"],
+        unit=[2],
+        sites=[Site("C1", "C", (0.1, 0.1, 0.1)), Site("C2", "C", (0.3, 0.1, 0.1))],
+        max_label=longest,
+    )
+    swap = [SiteAssignment(0, "C1", "C", "C2"), SiteAssignment(1, "C2", "C", "C1")]
+    commands = olex2_commands(structure, Assignment("plan", swap), [])
+    assert commands == [f"name C1 {spare}", "name C2 C1", f"name {spare} C2"]
+
+
 @pytest.mark.parametrize(
     "line, code",
     [
@@ -674,6 +693,8 @@ def test_q_peaks_at_one_point_are_one_atom_with_a_note(sucrose):
     assert any("Q24 on Q1, Q25 on Q1, Q26 on Q1" in note for note in result["job_notes"]), result[
         "job_notes"
     ]
+    # and deleted in Olex2 by the answer itself (main: no command, three Q left on the O)
+    assert result["commands"][0] == "kill Q24 Q25 Q26"
 
 
 def test_a_key_given_twice_is_refused_not_read_as_its_last_value(sucrose):
@@ -708,15 +729,19 @@ def test_a_label_no_olex2_command_can_name_is_refused_naming_the_site(sucrose, l
 
 
 @pytest.mark.parametrize(
-    "name, metal, n_hydrides",
-    [("codtools_no_Z_valid_estimation.cif", "Ru", 1), ("sfarchiv2_2004877.cif", "Ir", 2)],
+    "name, metal, hydrides",
+    [
+        ("codtools_no_Z_valid_estimation.cif", "Ru", "H1"),
+        ("sfarchiv2_2004877.cif", "Ir", "H(1), H(2)"),
+    ],
 )
-def test_a_hydride_the_user_refined_counts_for_its_metal(shared_data, name, metal, n_hydrides):
+def test_a_hydride_the_user_refined_counts_for_its_metal(shared_data, name, metal, hydrides):
     """cod-tools' no_Z_valid_estimation (Ru–H 1.53 Å) and COD 2004877 (Ir–H 1.44, 1.46 Å) sent
     with their H: main counted no H held by the metal (beyond a metal's 1.3 Å bond reach), so
     the answer neither kept them as the user's nor compared them with the job's count, as
     `crystalx assign` does (bonded_h_counts, hydrides=True). The H stay the user's: no command
-    names them or adds H to the metal."""
+    names them or adds H to the metal, and the note names them by the labels the user holds
+    (main: "the input's H(1) as H13", a name only a written .res gives them)."""
     source = shared_data / "corpus" / name
     if not source.exists():
         pytest.skip(f"{name} is not in the corpus here")
@@ -729,8 +754,11 @@ def test_a_hydride_the_user_refined_counts_for_its_metal(shared_data, name, meta
     result = answer(request("assign", {"structure": snapshot}))["result"]
     (site,) = [s for s in result["sites"] if s["element"] == metal]
     assert site["h_kept"] and site["note"].startswith("already carries H; left as it is")
-    assert site["h_count"] == n_hydrides and "holds" not in site["note"]  # the counts agree
+    # the counts agree
+    assert site["h_count"] == len(hydrides.split(",")) and "holds" not in site["note"]
     assert "the input's hydride" in site["note"]  # the job's word on them stays
+    assert f"{hydrides} kept as the input refined" in site["note"], site["note"]
+    assert "(the input's" not in site["note"]
     assert all(site["new_label"] not in labels for _, labels in result["hfix"])
     hydride_labels = {h.label.upper() for h in hydrogens}
     for command in result["commands"]:

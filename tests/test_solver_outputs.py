@@ -263,11 +263,21 @@ def test_an_atom_listed_again_on_a_symmetry_image_is_left_out_with_a_note(tmp_pa
     assert "BIND C4 C3" in lines and "BIND_$1 C4 C4" in lines
 
 
-def test_in_olex2_the_repeat_note_asks_for_fuse_there():
+def test_in_olex2_the_repeat_note_asks_for_kill_there_not_fuse():
     """Through the service the structure is the user's Olex2 model, which the answer's commands
-    leave holding both atoms of each pair: the note asks for `fuse` there, not that the job
-    fused them."""
+    leave holding both atoms of each pair: the note asks for `kill` there. Olex2 deleted any
+    repeat within 0.01 Å of its twin when it loaded the file (xlib/unitcell.cpp
+    TUnitCell::TSearchSymmEqTask::Run, run by TLattice::Init), so the model it sends holds
+    them further apart (here 0.03 Å), where `fuse` (XLibMacros::macFuse: TLattice::Uniq, the
+    same search) leaves them; main asked for `fuse`."""
     structure = parse_shelx(OCTANE_EXPORT, "octane.res").to_structure()
+    twins = ("C5", "C6", "C7", "C8")
+    structure = structure.with_sites(
+        [
+            replace(s, frac=(s.frac[0] + 0.008, *s.frac[1:])) if s.label in twins else s
+            for s in structure.sites
+        ]
+    )
     snapshot = {
         "cell": list(structure.cell),
         "symops": structure.symops,
@@ -284,8 +294,8 @@ def test_in_olex2_the_repeat_note_asks_for_fuse_there():
     notes = reply["result"]["job_notes"]
     assert (
         "atoms the model holds twice, each a whole atom on an earlier one or its symmetry image "
-        "(C5 on C4, C6 on C3, C1 on C8, C2 on C7): the later left out of this answer; run `fuse` "
-        "in Olex2 to merge them in the model"
+        "(C5 on C4, C6 on C3, C1 on C8, C2 on C7): the later left out of this answer; `kill` "
+        "them in Olex2 (with any H bonded to them), whose `fuse` merges only atoms within 0.01 Å"
     ) in notes
     assert sorted(site["label"] for site in reply["result"]["sites"]) == ["C3", "C4", "C7", "C8"]
 
@@ -320,7 +330,7 @@ def test_disorder_alternatives_on_one_place_are_not_repeats(atoms):
     text = DISORDER_HEADER + atoms + "HKLF 4\nEND\n"
     for grouped in (True, False):  # as the job reads them (mixed sites), and atom by atom
         structure = parse_shelx(text, "t.res").to_structure(group_mixed=grouped)
-        kept, note = without_repeated_atoms(structure)
+        kept, note, _ = without_repeated_atoms(structure)
         assert kept.sites == structure.sites and note == ""
 
 
@@ -332,7 +342,7 @@ def test_a_whole_atom_again_on_an_image_in_the_same_part_is_a_repeat():
         "C3 1 0.3 0.2 0.1 11 0.03\nPART 2\nC4 1 -0.3 -0.2 -0.1 11 0.03\nPART 0\n"
     )
     structure = parse_shelx(DISORDER_HEADER + atoms + "HKLF 4\nEND\n", "t.res").to_structure()
-    kept, note = without_repeated_atoms(structure)
+    kept, note, _ = without_repeated_atoms(structure)
     assert [s.label for s in kept.sites] == ["C1", "C3"]
     assert "(C2 on C1, C4 on C3)" in note
 

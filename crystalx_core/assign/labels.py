@@ -8,7 +8,9 @@ is taken, gets the element and the next free running number.
 
 Every label fits SHELX's 4 characters (SHELXL cannot read longer atom names and Olex2
 trims them): a longer one is never kept, and after C999 the running labels go on as SHELX
-names the parts of a disordered atom (C1A … C99Z, then C1AA … C9ZZ).
+names the parts of a disordered atom (C1A … C99Z, then C1AA … C9ZZ). A model in Olex2 whose
+user set another max_label_length (the structure's max_label) is labelled to that length,
+as Olex2's label corrector keeps it (xlib/xapp.cpp TXApp::GetMaxLabelLength).
 
 Labels are unique per residue only: an atom of a SHELX residue keeps its residue suffix
 (crystalx_core.residues), and only the labels of its own residue can be taken.
@@ -27,12 +29,14 @@ from crystalx_core.structure import Site, Structure
 
 
 def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, str]:
-    """Label per site index of `elements` (site index → its element in the assignment)."""
+    """Label per site index of `elements` (site index → its element in the assignment), each
+    of at most the structure's max_label characters."""
+    longest = structure.max_label
     taken = {s.label.upper() for k, s in enumerate(structure.sites) if k not in elements}
     keeps = set()
     for k in sorted(elements):  # a label a CIF repeats (it happens) is kept once
         site = structure.sites[k]
-        if _keeps_label(site, elements[k]) and site.label.upper() not in taken:
+        if _keeps_label(site, elements[k], longest) and site.label.upper() not in taken:
             keeps.add(k)
             taken.add(site.label.upper())
     labels, running = {}, {}
@@ -44,15 +48,16 @@ def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, 
         suffix = residue_suffix(site.label)
         number = _number_part(site)
         label = (
-            f"{element}{number}{suffix}" if number and len(element + number) <= MAX_LABEL else None
+            f"{element}{number}{suffix}" if number and len(element + number) <= longest else None
         )
         while label is None or label.upper() in taken:
             label = next(
-                running.setdefault((element, suffix), running_labels(element, suffix)), None
+                running.setdefault((element, suffix), running_labels(element, suffix, longest)),
+                None,
             )
             if label is None:
                 raise InputError(
-                    f"no {element} label of at most {MAX_LABEL} characters is left for another "
+                    f"no {element} label of at most {longest} characters is left for another "
                     f"{element} atom (SHELX and Olex2 read no longer names)",
                     structure.source or None,
                 )
@@ -85,20 +90,21 @@ def renames_note(structure: Structure, sites) -> str:
             continue
         if assigned.new_label == site.label:
             continue
-        renames.append(f"{site.label} -> {assigned.new_label} ({_why_renamed(site, counts)})")
+        why = _why_renamed(site, counts, structure.max_label)
+        renames.append(f"{site.label} -> {assigned.new_label} ({why})")
     if not renames:
         return ""
     return f"atoms renamed, their elements unchanged: {', '.join(renames)}"
 
 
-def _why_renamed(site: Site, counts: dict[str, int]) -> str:
+def _why_renamed(site: Site, counts: dict[str, int], longest: int) -> str:
     """Why _keeps_label (or a repeated label) did not let an atom keep its label."""
     label = bare_label(site.label)
     odd = "".join(dict.fromkeys(c for c in label if not re.fullmatch(r"[0-9A-Za-z']", c)))
     if odd:
         return f"{odd!r} is not a letter, digit or prime"
-    if len(label) > MAX_LABEL:
-        return f"over {MAX_LABEL} characters"
+    if len(label) > longest:
+        return f"over {longest} characters"
     if not label.upper().startswith(site.element.upper()):
         return f"does not start with {site.element}"
     if not _symbol_label(site):
@@ -108,10 +114,11 @@ def _why_renamed(site: Site, counts: dict[str, int]) -> str:
     return "its label was taken"
 
 
-def running_labels(element: str, suffix: str):
-    """The labels of `element` that fit MAX_LABEL characters, in the order they are given:
-    the element and a number, then a number and letters (C1 … C999, C1A … C99Z, C1AA … C9ZZ)."""
-    room = MAX_LABEL - len(element)
+def running_labels(element: str, suffix: str, longest: int = MAX_LABEL):
+    """The labels of `element` that fit `longest` characters, in the order they are given:
+    the element and a number, then a number and letters (C1 … C999, C1A … C99Z, C1AA … C9ZZ
+    for 4)."""
+    room = longest - len(element)
     for letters in range(room):
         for number in range(1, 10 ** (room - letters)):
             for tail in itertools.product(string.ascii_uppercase, repeat=letters):
@@ -127,16 +134,16 @@ def free_label(element: str, used: set[str]) -> str | None:
     return label
 
 
-def _keeps_label(site: Site, element: str) -> bool:
+def _keeps_label(site: Site, element: str, longest: int) -> bool:
     """An atom staying the same element, under a label that starts with that element's symbol
-    and that SHELX can read (MAX_LABEL characters at most): C12A, or the symbol alone (Olex2's
-    sample malbac names its atoms Pd, P, Cl, O) or with letters before its number (OW1, a
-    water's O), but not one that reads as another element's (CL1 on a carbon)."""
+    and that SHELX (or Olex2, `longest` characters at most) can read: C12A, or the symbol
+    alone (Olex2's sample malbac names its atoms Pd, P, Cl, O) or with letters before its
+    number (OW1, a water's O), but not one that reads as another element's (CL1 on a carbon)."""
     return (
         site.element is not None
         and site.element.upper() == element.upper()
         and _symbol_label(site)
-        and len(bare_label(site.label)) <= MAX_LABEL
+        and len(bare_label(site.label)) <= longest
     )
 
 

@@ -38,10 +38,11 @@ def _text(data: bytes, at: int, size: int) -> str:
     return data[at : at + size].split(b"\0")[0].decode("latin-1").strip()
 
 
-def _source_kalpha1(data: bytes, at: int, path: str) -> float | None:
-    """The X-ray source segment's Kα1 (Å), where it states one."""
-    value = round(_unpack("d", data, at + 80, path)[0], 6)  # a float32 stored as a double
-    return value if 0.1 < value < 5 else None
+def _source_lines(data: bytes, at: int, path: str) -> tuple[float | None, float | None]:
+    """The X-ray source segment's Kα mean and Kα1 (Å), each None where unstated."""
+    stated = [round(v, 6) for v in _unpack("2d", data, at + 72, path)]  # float32s as doubles
+    mean, kalpha1 = (v if 0.1 < v < 5 else None for v in stated)
+    return mean, kalpha1
 
 
 def _range(data: bytes, at: int, path: str) -> tuple[np.ndarray, np.ndarray, float, int]:
@@ -74,7 +75,7 @@ def _range(data: bytes, at: int, path: str) -> tuple[np.ndarray, np.ndarray, flo
 def read_raw4(data: bytes, path: str) -> Scan:
     """Every range's 2θ and counts (merged, as XRDML's scans are), at the first range's
     wavelength, else the source segment's Kα1. Header segments may stand before each range."""
-    at, kalpha1 = _FIRST_SEGMENT, None
+    at, mean, kalpha1 = _FIRST_SEGMENT, None, None
     xs, ys, wavelengths = [], [], []
     while at + 8 <= len(data):
         kind, length = _unpack("2I", data, at, path)
@@ -85,14 +86,22 @@ def read_raw4(data: bytes, path: str) -> Scan:
             wavelengths.append(wavelength)
             continue
         if kind == _SOURCE:
-            kalpha1 = _source_kalpha1(data, at, path)
+            mean, kalpha1 = _source_lines(data, at, path)
         if length < 8:
             raise InputError(f"a header segment of {length} bytes at byte {at}: damaged", path)
         at += length
     if not xs:
         raise InputError("a Bruker RAW file without a range: it holds no data", path)
     scan = Scan(np.concatenate(xs), np.concatenate(ys), np.zeros(sum(map(len, xs)), int), FORMAT)
-    if 0.1 < wavelengths[0] < 5:
+    if 0.1 < wavelengths[0] < 5 and kalpha1 is not None and wavelengths[0] == mean != kalpha1:
+        # DIFFRAC's converter writes the source's Kα mean as the range's λ (xrdpattern's
+        # bruker.raw: 1.5418 beside Kα1 1.5406); the Kα1 line is what the models' 2θ are of,
+        # as an XRDML's doublet scan is read at its kAlpha1
+        scan.wavelength, scan.wavelength_from = kalpha1, "its X-ray source's Kα1"
+        scan.notes.append(
+            f"its range states the Kα mean, {mean:g} Å (Kα1 + Kα2): read at Kα1, Kα2 left in"
+        )
+    elif 0.1 < wavelengths[0] < 5:
         scan.wavelength, scan.wavelength_from = wavelengths[0], "its first range's wavelength"
     elif kalpha1 is not None:
         scan.wavelength, scan.wavelength_from = kalpha1, "its X-ray source's Kα1"

@@ -44,22 +44,32 @@ _BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
 _LAMBDA = re.compile(r"\blambda\s*[:=]?\s*(" + _NUMBER.pattern + ")", re.I)
 # a title's '1.9114 A' (ILL's D1A5 .dat begins its title with the wavelength)
 _ANGSTROMS = re.compile(r"(?<![\w.])(\d+\.\d+)\s*(?:Å|A)(?!\w)")
-# constant-wavelength neutron powder diffractometers (ILL, PSI, NIST, ANSTO, FRM II, ORNL, LLB):
-# no X-ray wavelength may be assumed for their patterns. Their names are also sample and solvent
-# names (DMC, dimethyl carbonate; D20): one counts only as the instrument, that is, the first
-# word of line 1 as PSI's and ILL's own .dat files write it ('HRPT, <title>', 'DMC, <title>',
-# 'D1A5 Title: ...') and of a start-step-stop title ('D2B Ni 4K', as FullProf titles begin),
-# beside its facility ('D1A(ILL)', 'PSI DMC') or after 'instrument'
-_INSTRUMENT = (
-    r"(?:D1A|D1B|D2B|D20|HRPT|DMC|BT-?1|ECHIDNA|Echidna|WOMBAT|Wombat|SPODI|HB-?2A|3T2|G4\.1)"
-)
-_FACILITY = r"(?:ILL|PSI|SINQ|NIST|NCNR|ANSTO|OPAL|FRM[- ]?II|MLZ|ORNL|HFIR|LLB)"
+# constant-wavelength neutron powder diffractometers, by the facility that runs them (ILL, PSI,
+# NIST, ANSTO, FRM II, ORNL, LLB): no X-ray wavelength may be assumed for their patterns. Their
+# names are also sample and solvent names (DMC, dimethyl carbonate; D20): one counts only as
+# the instrument, that is, the first word of line 1 as PSI's and ILL's own .dat files write it
+# ('HRPT, <title>', 'DMC, <title>', 'D1A5 Title: ...') and of a start-step-stop title ('D2B Ni
+# 4K', as FullProf titles begin), beside its own facility ('D1A(ILL)', 'PSI DMC'; not 'DMC,
+# NIST SRM 660c' nor '500 PSI, D20 die') or after 'instrument'
+_INSTRUMENTS_AT = {
+    r"ILL": r"D1A|D1B|D2B|D20",
+    r"PSI|SINQ": r"HRPT|DMC",
+    r"NIST|NCNR": r"BT-?1",
+    r"ANSTO|OPAL": r"ECHIDNA|Echidna|WOMBAT|Wombat",
+    r"FRM[- ]?II|MLZ": r"SPODI",
+    r"ORNL|HFIR": r"HB-?2A",
+    r"LLB": r"3T2|G4\.1",
+}
+_INSTRUMENT = "(?:" + "|".join(_INSTRUMENTS_AT.values()) + ")"
 _INSTRUMENT_FIRST = re.compile(rf"^\s*{_INSTRUMENT}\d*(?=[\s,]|$)")
 _NEUTRON = re.compile(
     r"\b(?i:neutrons?)\b"
-    rf"|\b{_INSTRUMENT}\s*[(@/,-]?\s*(?:at\s+)?{_FACILITY}\b\)?"
-    rf"|\b{_FACILITY}\s*[/,:-]?\s*{_INSTRUMENT}\b"
-    rf"|(?i:\b(?:instrument|diffractometer|beamline)\b)\s*[:=]?\s*{_INSTRUMENT}\b"
+    + "".join(
+        rf"|\b(?:{names})\s*[(@/,-]?\s*(?:at\s+)?(?:{facility})\b\)?"
+        rf"|\b(?:{facility})\s*[/,:-]?\s*(?:{names})\b"
+        for facility, names in _INSTRUMENTS_AT.items()
+    )
+    + rf"|(?i:\b(?:instrument|diffractometer|beamline)\b)\s*[:=]?\s*{_INSTRUMENT}\b"
 )
 
 
@@ -83,6 +93,8 @@ def read_scan(data: bytes, path: str) -> Scan:
     if lines[-1] == "":
         lines.pop()
     first = next((line.strip() for line in lines if line.strip()), "")
+    if re.fullmatch("R{40,}", first):
+        _refuse_ill_numor(lines, path)
     if re.match(r"<[?!A-Za-z_]", first):  # an XML tag; '<299.25K>' heads a plain .xy
         return read_xrdml(data, text, path)
     if first.startswith("*RAS_"):
@@ -103,6 +115,23 @@ def read_scan(data: bytes, path: str) -> Scan:
     if stepped is not None:
         return read_fullprof_steps(lines, stepped, path)
     return read_columns(lines, path)
+
+
+def _refuse_ill_numor(lines: list[str], path: str) -> None:
+    """ILL's standard raw format (a 'numor': R. Ghosh, ILL Standard Formatted Data): blocks keyed
+    by lines of 80 R, A, I, F or S, the instrument the first word after the first A block's two
+    lines. It holds counts per detector cell and angle step, reduced to a pattern by the
+    instrument's own software: nothing here to read as 2θ and intensity."""
+    keys = [k for k, line in enumerate(lines) if re.fullmatch("A{40,}", line.strip())]
+    named = lines[keys[0] + 3].split() if keys and keys[0] + 3 < len(lines) else []
+    instrument = f" of {named[0]}" if named else ""
+    raise InputError(
+        f"an ILL numor (raw data{instrument} in ILL's standard format, blocks keyed by lines "
+        "of R, A, I, F and S): CrystalX reads reduced patterns only; export 2θ and counts "
+        "(.dat or .xye, from LAMP or Mantid) and give that file",
+        path,
+        1,
+    )
 
 
 # --- plain columns and pyFAI ------------------------------------------------------------------
@@ -156,13 +185,15 @@ _COLUMN_NAMES = {
     "q": re.compile(r"^q([-_ ]?value)?(\(\s*(a|å)|\[\s*(a|å)|_a\b|$)", re.I),
     "intensity": re.compile(r"^(intensity|intensities|counts|cps|i|int|iobs|yobs|y_obs)\b", re.I),
 }
+# the column an integrated image series numbers its images by (SSRL-style 'imagenum')
+_IMAGE_COLUMN = re.compile(r"^(image|img)[-_ ]?(num(ber)?|no|index)?$", re.I)
 
 
-def named_columns(header: str, fields: list[str]) -> tuple[int, int, str] | None:
-    """(x column, intensity column, 'd', 'q' or '2theta') where the header line before the
-    first row names as many columns as it holds and among them an intensity and d, Q or 2θ
-    (in that order of preference: d and Q need no wavelength); None where it does not, or
-    names the first two columns 2θ and intensity (read as they stand)."""
+def named_columns(header: str, fields: list[str]) -> tuple[int, int, str, int | None] | None:
+    """(x column, intensity column, 'd', 'q' or '2theta', image column or None) where the
+    header line before the first row names as many columns as it holds and among them an
+    intensity and d, Q or 2θ (in that order of preference: d and Q need no wavelength); None
+    where it does not, or names the first two columns 2θ and intensity (read as they stand)."""
     names = _column_names(header)
     if len(names) != len(fields):
         return None
@@ -175,7 +206,8 @@ def named_columns(header: str, fields: list[str]) -> tuple[int, int, str] | None
     kind = next((k for k in ("d", "q", "2theta") if found[k] is not None), None)
     if kind is None or (kind == "2theta" and (found[kind], found["intensity"]) == (0, 1)):
         return None
-    return found[kind], found["intensity"], kind
+    image = next((k for k, name in enumerate(names) if _IMAGE_COLUMN.match(name)), None)
+    return found[kind], found["intensity"], kind, image
 
 
 def _column_names(header: str) -> list[str]:
@@ -206,7 +238,7 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     (2th_deg, q_A^-1, q_nm^-1 ...)."""
     rows, numbers = [], []
     wavelength, unit, key, number_led, neutron = None, None, "", False, ""
-    last_text, columns = "", None
+    last_text, columns, images = "", None, set()
     for number, raw in enumerate(lines, start=first_line):
         line = raw.strip()
         if not line:
@@ -234,6 +266,8 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
             columns = named_columns(last_text, fields)
         if columns is not None:
             values = _numbers_at(fields, columns[:2])
+            if columns[3] is not None and columns[3] < len(fields):
+                images.add(fields[columns[3]])
         if len(fields) < 2:
             raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
         if "." in line and re.search(r"[;\s]", line) and _INNER_COMMA.search(_decimal_points(line)):
@@ -260,6 +294,11 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     if columns is not None:
         names = _column_names(last_text)
         scan.notes.append(f"columns {names[columns[0]]!r} and {names[columns[1]]!r} read")
+        if len(images) > 1:  # an integrated image series: one pattern per image, one after another
+            scan.notes.append(
+                f"{len(images)} images (column {names[columns[3]]!r}) merged: each 2θ the mean "
+                "of their intensities; to read one image, save its rows alone"
+            )
         if columns[2] == "d":  # Å: no wavelength needed
             scan.x, scan.axis = 2 * np.pi / np.where(scan.x > 0, scan.x, np.nan), "q"
         elif columns[2] == "q":
@@ -522,6 +561,29 @@ def _xml_number(element, text: str, path: str, line: int | None) -> float:
     return float(values[0])
 
 
+def _unattenuated(counts: np.ndarray, points, tag, text: str, path: str, line: int | None):
+    """Raw <counts> (schema 2.x: 'not yet corrected for beam attenuator') times their
+    attenuation factors: beamAttenuationFactors, one a point (a programmable attenuator drops
+    in where the count rate passes its activateLevel: FAIRmat readers-xrd's m54313_om2th_10
+    counts its peak, 1877, at factor 188), or one commonBeamAttenuationFactor for the scan.
+    <intensities> are corrected already."""
+    listed = points.find(tag("beamAttenuationFactors"))
+    common = points.find(tag("commonBeamAttenuationFactor"))
+    if listed is not None:
+        scale = _xml_numbers(listed, text, path, line)
+        if len(scale) != len(counts):
+            raise InputError(
+                f"{len(scale)} beamAttenuationFactors for {len(counts)} counts", path, line
+            )
+    elif common is not None:
+        scale = np.array([_xml_number(common, text, path, line)])
+    else:
+        return counts
+    if not (scale > 0).all():
+        raise InputError(f"a beam attenuation factor of {scale.min():g}: not positive", path, line)
+    return counts * scale
+
+
 def read_xrdml(data: bytes, text: str, path: str) -> Scan:
     """PANalytical XRDML (schema 1.x–2.x): every scan's 2θ positions (startPosition/endPosition
     or listPositions) with its intensities or counts, per second where commonCountingTime is
@@ -549,6 +611,14 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
     xs, ys, scan_lines = [], [], []
     wavelength, notes, count, beta, series = None, [], 0, False, False
     for measurement in root.iter(tag("xrdMeasurement")):
+        if measurement.get("measurementType") == "Area measurement":  # a map, e.g. ω-2θ
+            raise InputError(
+                "an XRDML area measurement (2θ scans stepped in "
+                f"{measurement.get('measurementStepAxis', 'another axis')}): a map, not a "
+                "powder pattern",
+                path,
+                _line_of(text, "<xrdMeasurement "),
+            )
         used = measurement.find(tag("usedWavelength"))
         if used is not None and wavelength is None:
             intended = used.get("intended", "")
@@ -576,6 +646,8 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
             if counts is None or not (counts.text or "").strip():
                 raise InputError("a scan without intensities or counts", path, line)
             y = _xml_numbers(counts, text, path, line)
+            if counts.tag == tag("counts"):
+                y = _unattenuated(y, points, tag, text, path, line)
             positions = next(
                 (p for p in points.iter(tag("positions")) if p.get("axis") == "2Theta"), None
             )
@@ -1063,8 +1135,8 @@ def read_pdcif(text: str, path: str) -> Scan:
 
     try:
         document = gemmi.cif.read_string(text)
-    except ValueError as error:
-        found = re.match(r"\S*?:(\d+):", str(error))
+    except (ValueError, RuntimeError) as error:  # RuntimeError: a tag twice in a block
+        found = re.match(r"\S*?:(\d+)\b", str(error))
         raise InputError(
             f"not a readable CIF: {str(error).split(': ', 1)[-1]}",
             path,
@@ -1157,4 +1229,25 @@ def read_pdcif(text: str, path: str) -> Scan:
                 "" if source is block else f" (block data_{source.name})"
             )
             break
+    if scan.wavelength is None:
+        _anode_wavelength(scan, [block] + [b for b in document if b is not block])
     return scan
+
+
+# Kα1 (Å) of the anodes of laboratory diffractometers (International Tables C 4.2.2.1, as cctbx's
+# eltbx.wavelengths gives them, which lacks Co)
+_KALPHA1 = {"Cr": 2.2897, "Fe": 1.93604, "Co": 1.78897, "Cu": 1.54056, "Mo": 0.7093, "Ag": 0.55941}
+_ANODE = re.compile(r"^\s*(Cr|Fe|Co|Cu|Mo|Ag)[\s-]*K[\s-]*(?:\\a|a(?![a-z])|α|alpha)", re.I)
+
+
+def _anode_wavelength(scan: Scan, blocks) -> None:
+    """The Kα1 of the anode a _diffrn_radiation_type names ('Cu K\\a', NIST's SRM 660c pdCIF,
+    which gives no wavelength number) in the first block that has one."""
+    for source in blocks:
+        stated = str(source.find_value("_diffrn_radiation_type") or "").strip("'\"")
+        found = _ANODE.match(stated)
+        if found:
+            anode = found[1].capitalize()
+            scan.wavelength = _KALPHA1[anode]
+            scan.wavelength_from = f"_diffrn_radiation_type '{stated}': {anode} Kα1"
+            return

@@ -145,7 +145,7 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
         k = outside[0]
         raise InputError(f"2θ = {x[k]:g}° is outside (0, 180)", path, line_of(k))
     note = scans_note(x, path, line_of)
-    if note and not any("scans merged" in n for n in notes):
+    if note and not any(" merged" in n for n in notes):  # the reader said how
         notes.append(note)
     two_theta, intensity = merged(x, y)
     if intensity.max() <= 0:

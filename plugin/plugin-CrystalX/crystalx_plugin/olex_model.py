@@ -75,7 +75,8 @@ class Model(object):
     """One reading of the open structure: the snapshot for the core, and per live atom its
     aunit id (`ids[k]` for `snapshot["sites"][k]`) and state, to check and revert changes;
     the reflection file to weigh the answer with (None without one) and, when Olex2 names
-    a file that cannot be read, a note saying so."""
+    a file that cannot be read, a note saying so; `longest`, the labels Olex2 keeps
+    (max_label_length), which the core's labels must fit."""
 
     def __init__(
         self,
@@ -88,8 +89,10 @@ class Model(object):
         exact=None,
         variables=1,
         links=None,
+        longest=MAX_LABEL,
     ):
         self.snapshot, self.ids, self.states, self.cell = snapshot, ids, states, cell
+        self.longest = longest
         self.reflections, self.data_note = reflections, data_note
         self.exact = exact or {}  # aunit id → Olex2's own strings for the atom, unrounded
         self.variables = variables  # free variables Olex2 holds, FVAR 1 (the scale) included
@@ -188,7 +191,18 @@ def read_model(olx, olex_core):
     # XVarManager::PyExport: one entry per variable, FVAR 1 first (xlib/refmodel.cpp PyExport)
     variables = len(refinement.get("variables", {}).get("variables", ())) or 1
     links = occupancy_links(refinement)
-    return Model(snapshot, ids, states, cell, reflections, note, exact, variables, links)
+    return Model(
+        snapshot,
+        ids,
+        states,
+        cell,
+        reflections,
+        note,
+        exact,
+        variables,
+        links,
+        max_label_length(olx),
+    )
 
 
 # the occupancy among an atom's parameters as XVarReference's "index" names them: xlib/catom.h

@@ -71,6 +71,8 @@ class Session(object):
                 "method": self.settings("method"),
                 "hydrogens": self.settings("hydrogens"),
                 "top_k": 3,
+                # the labels Olex2 keeps, read with the model on the GUI thread
+                "max_label_length": model.longest,
             },
         }
         if self.weighs(model):  # the data weigh the answer (assign --hkl's stage)
@@ -456,8 +458,10 @@ class Session(object):
         return found
 
     def is_stable(self, result):
-        """Nothing left to change: no rename and no H to add."""
-        return not any(c.startswith(("name ", "hadd ")) for c in result["commands"])
+        """Nothing left to change: the answer has no command. Each command changes the model
+        and is not asked again once applied (a rename, H to add, a peak to delete, a group to
+        declare in a PART), so a round that has one applies it."""
+        return not result["commands"]
 
 
 def active_history_node():
