@@ -500,8 +500,9 @@ def test_a_cif_of_another_crystal_beside_a_res_is_not_its_reflections(tmp_path, 
     """A name.cif beside name.res may be another structure's (a CIF saved over by the next
     dataset's, or named alike): SHELXL's CIF of L-alanine (XH_alanine's model.cif, with its
     _shelx_hkl_file) beside sucrose's .res passed the reflection checks (2496 reflections
-    read in sucrose's cell) and was refined against, silently. The CIF's cell is read against
-    the .res's CELL: another is not read, and the row and solve's error say why."""
+    read in sucrose's cell) and was refined against: the row failed at R1 0.53, 'another
+    crystal's' (a crystal of a nearer cell would pass). The CIF's cell is read against the
+    .res's CELL: another is not read (model only), and the row and solve's error say why."""
     from crystalx_core.errors import InputError
     from crystalx_core.io import solve_reflections
 
