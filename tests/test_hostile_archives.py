@@ -177,7 +177,7 @@ def test_outputs_and_messages_name_a_packed_input_by_the_file_it_holds(
     (tmp_path / "x.res.gz").write_bytes(gzip.compress((UREA / "published.res").read_bytes()))
     capsys.readouterr()
     assert main(["solve", str(tmp_path / "x.res.gz"), "--quiet"]) == EXIT_INPUT
-    assert "(none named x.hkl or .fcf beside it)" in capsys.readouterr().err
+    assert "(looked for x.hkl and x.fcf (or gzip, bzip2, xz) beside it" in capsys.readouterr().err
 
 
 def test_a_packed_ins_without_atoms_gives_way_to_the_cif_with_them(tmp_path, shared_data):
