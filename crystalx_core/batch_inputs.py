@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path, PureWindowsPath
 
 from crystalx_core.errors import CrystalXError, InputError
-from crystalx_core.io.files import unpacked_name
+from crystalx_core.io.files import UNPACKED_SUFFIXES, unpacked_name
 from crystalx_core.outputs import OUTPUT_MARK
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif", ".mcif")  # .mcif: a magnetic CIF, read as a CIF
@@ -174,6 +174,15 @@ def _name(path: Path) -> str:
     return unpacked_name(path).stem.casefold()
 
 
+def _named_as_model(name: str) -> bool:
+    """x.res, x.cif, ... or one packed (x.res.gz): by the name's text alone, as a dataset's
+    thousands of frames are listed (_kind's Path for each would cost more)."""
+    stem, suffix = os.path.splitext(name)
+    if suffix.lower() in UNPACKED_SUFFIXES:
+        suffix = os.path.splitext(stem)[1]
+    return suffix.lower() in MODEL_SUFFIXES
+
+
 def model_files(root: Path, skip: Path | None = None) -> tuple[list[Path], list[str]]:
     """The files named as structures (MODEL_SUFFIXES, any case) in `root` and its subfolders to
     MAX_DEPTH, in order of path, and the folders not searched ('path (why)'); a dataset's
@@ -201,7 +210,7 @@ def model_files(root: Path, skip: Path | None = None) -> tuple[list[Path], list[
             return
         for entry in entries:
             if not _is_folder(entry):
-                if os.path.splitext(entry.name)[1].lower() in MODEL_SUFFIXES:
+                if _named_as_model(entry.name):
                     found.append(folder / entry.name)
             elif entry.name.startswith("."):
                 continue

@@ -21,7 +21,7 @@ import pytest
 from crystalx_core.cli import EXIT_INPUT, main
 from crystalx_core.errors import InputError
 from crystalx_core.io import files, read_reflections
-from crystalx_core.panel.rows import read_rows
+from crystalx_core.panel.rows import read_assignment
 
 from .conftest import BENCHMARK
 
@@ -128,7 +128,7 @@ def test_the_panel_refuses_json_past_pythons_limits_in_one_line(tmp_path, text, 
     path = tmp_path / "x_crystalx.json"
     path.write_text(text)
     with pytest.raises(InputError) as refused:
-        read_rows(path)
+        read_assignment(path)
     assert str(refused.value) == f"{path}: cannot read an assignment: {message}"
 
 
