@@ -9,7 +9,6 @@ folder.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import signal
 import threading
@@ -77,13 +76,15 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
     its job read (resume): their stamps as the job took them before reading, not the outputs'
     time, which an input saved while the job ran (an editor, a .hkl still being written)
     precedes."""
-    from crystalx_core.io.files import file_stamp
+    from crystalx_core.io.files import file_stamp, json_value
 
     report = job_paths(output_prefix(item, options))[".json"]
     try:  # a name too long for the file system (a long file and block name) is no report
         if not report.exists():
             return None
-        finished = json.loads(report.read_text())
+        finished = json_value(report.read_text())
+        if not isinstance(finished, dict) or not isinstance(finished.get("inputs", {}), dict):
+            return None  # not our report (`[]`, `null`): redone, not an internal error
         read = finished.get("inputs") or {}  # the stamps taken before the job read its inputs
         if read.get("model") != file_stamp(item.model):  # another version: redone, unread
             return None

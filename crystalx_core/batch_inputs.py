@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path, PureWindowsPath
 
 from crystalx_core.errors import CrystalXError, InputError
+from crystalx_core.io.files import UNPACKED_SUFFIXES, unpacked_name
 from crystalx_core.outputs import OUTPUT_MARK
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif", ".mcif")  # .mcif: a magnetic CIF, read as a CIF
@@ -82,7 +83,7 @@ def find_inputs(target: str, skip: Path | None = None) -> FoundInputs:
     groups: dict[tuple[Path, str], list[Path]] = {}
     for candidate in candidates:
         if _is_model(candidate):  # one name, whatever its case (Windows' NAME.RES and name.ins)
-            groups.setdefault((candidate.parent, candidate.stem.casefold()), []).append(candidate)
+            groups.setdefault((candidate.parent, _name(candidate)), []).append(candidate)
     from crystalx_core.io.cif import structure_block_names
 
     items = []
@@ -160,9 +161,26 @@ def _solved_below(items: list[BatchItem]) -> list[BatchItem]:
 
 
 def _is_model(path: Path) -> bool:
-    return (
-        path.suffix.lower() in MODEL_SUFFIXES and OUTPUT_MARK not in path.stem and not path.is_dir()
-    )
+    return _kind(path) in MODEL_SUFFIXES and OUTPUT_MARK not in path.stem and not path.is_dir()
+
+
+def _kind(path: Path) -> str:
+    """The suffix saying what a file holds: .res for x.res and for x.res.gz (read unpacked)."""
+    return unpacked_name(path).suffix.lower()
+
+
+def _name(path: Path) -> str:
+    """The structure's name, casefolded (Windows' NAME.RES is name.ins's): x for x.res.gz."""
+    return unpacked_name(path).stem.casefold()
+
+
+def _named_as_model(name: str) -> bool:
+    """x.res, x.cif, ... or one packed (x.res.gz): by the name's text alone, as a dataset's
+    thousands of frames are listed (_kind's Path for each would cost more)."""
+    stem, suffix = os.path.splitext(name)
+    if suffix.lower() in UNPACKED_SUFFIXES:
+        suffix = os.path.splitext(stem)[1]
+    return suffix.lower() in MODEL_SUFFIXES
 
 
 def model_files(root: Path, skip: Path | None = None) -> tuple[list[Path], list[str]]:
@@ -192,7 +210,7 @@ def model_files(root: Path, skip: Path | None = None) -> tuple[list[Path], list[
             return
         for entry in entries:
             if not _is_folder(entry):
-                if os.path.splitext(entry.name)[1].lower() in MODEL_SUFFIXES:
+                if _named_as_model(entry.name):
                     found.append(folder / entry.name)
             elif entry.name.startswith("."):
                 continue
@@ -267,7 +285,7 @@ def _choose_in(folder: _FolderFiles) -> list[tuple[Path, tuple[Path, ...], str]]
             first = next((f for f in files if folder.has_atoms(f)), files[0])
             files.remove(first)
             files.insert(0, first)
-        renamed = (variant[files[0].stem.casefold()] or ("", ""))[1] == "renamed"
+        renamed = (variant[_name(files[0])] or ("", ""))[1] == "renamed"
         result.append((files[0], tuple(sorted(files[1:])), _why_read(files, folder, renamed)))
     return result
 
@@ -278,7 +296,7 @@ def _why_read(files: list[Path], folder: _FolderFiles, renamed: bool) -> str:
     (`renamed`) came from, which made the crystal's files its (zk.res from zk_a.res beside it
     says nothing: every refinement beside its solutions would)."""
     read, why = files[0], []
-    edited = _edited_ins(folder.names[read.stem.casefold()])
+    edited = _edited_ins(folder.names[_name(read)])
     if edited is not None and edited[0] == read:
         why.append(
             f"{read.name} saved {_duration(edited[2])} after {edited[1].name}, SHELXL's last "
@@ -294,14 +312,16 @@ def _why_read(files: list[Path], folder: _FolderFiles, renamed: bool) -> str:
 def _ordered(files: list[Path]) -> list[Path]:
     """One name's files, the one to read first: a file before a dangling link or a FIFO (its
     row says why it was not read, unless a file of its name is run instead), then .res before
-    .ins before .cif, but an .ins edited after its .res first (_edited_ins)."""
+    .ins before .cif, each before its packed copy (x.res.gz), but an .ins edited after its .res
+    first (_edited_ins)."""
     edited = (_edited_ins(files) or (None,))[0]
     return sorted(
         files,
         key=lambda f: (
             not f.is_file(),
             f != edited,
-            MODEL_SUFFIXES.index(f.suffix.lower()),
+            MODEL_SUFFIXES.index(_kind(f)),
+            f != unpacked_name(f),
             f.name,
         ),
     )
@@ -448,7 +468,7 @@ def _shelxt_title(path: Path) -> str:
 def _has_atoms(path: Path) -> bool:
     """Whether a structure file lists atoms or peaks (a CIF always counts); True where it
     cannot be read, so that its error is the row's."""
-    if path.suffix.lower() not in (".res", ".ins"):
+    if _kind(path) not in (".res", ".ins"):  # x.res.gz is read unpacked
         return True
     from crystalx_core.io.shelx_read import read_shelx
 

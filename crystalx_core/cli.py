@@ -812,6 +812,7 @@ def _print_report(args, report: dict, lines: list[str], written, backups=()) -> 
 def _run_pxrd(args) -> int:
     if args.pattern is None and args.from_cif is None:
         args.usage.error("give a pattern file, --from-cif, or both")  # exit 2, as argparse's own
+    from crystalx_core.io.files import unpacked_name
     from crystalx_core.outputs import write_outputs
     from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
     from crystalx_core.pxrd.patterns import xy_text
@@ -819,7 +820,8 @@ def _run_pxrd(args) -> int:
 
     report = run_pxrd(args.pattern, args.wavelength, args.from_cif, args.kind)
     source = args.pattern or args.from_cif
-    prefix = _out_prefix(args.out, source.with_name(source.stem + "_pxrd"))
+    stem = unpacked_name(source).stem  # u.xy.gz's outputs are u_pxrd.*, as u.xy's
+    prefix = _out_prefix(args.out, source.with_name(stem + "_pxrd"))
     arrays = report.pop("_arrays")
     files = {prefix.with_name(prefix.name + ".json"): json.dumps(report, indent=1) + "\n"}
     if args.from_cif is not None:
@@ -891,8 +893,9 @@ def _to_check(model) -> str:
     """What of the input `model` decides whether a model can explain its data, in the file's own
     terms (a wrong SFAC, cell or LATT/SYMM refines to nonsense without any error of its own)."""
     from crystalx_core.io import SHELX_SUFFIXES
+    from crystalx_core.io.files import unpacked_name
 
-    if Path(model).suffix.lower() in SHELX_SUFFIXES:
+    if unpacked_name(model).suffix.lower() in SHELX_SUFFIXES:
         return (
             "check SFAC/UNIT (the elements), CELL and LATT/SYMM (the space group) against the data"
         )

@@ -66,6 +66,7 @@ from crystalx_core.errors import STDOUT, CrystalXError, InputError, OutputError,
 from crystalx_core.hydrogens import hfix_groups
 from crystalx_core.io import read_reflections as read_reflections_file
 from crystalx_core.io.data_limits import Limit, instructed
+from crystalx_core.io.files import JsonBeyondLimits, json_value
 from crystalx_core.io.stated_r1 import file_stated_r1
 from crystalx_core.io.hkl import (
     INVERSION,
@@ -518,11 +519,9 @@ def reply_to(line: bytes) -> tuple[dict, bool]:
                 "too-large", f"request of {len(line)} bytes; the limit is {MAX_REQUEST_BYTES}"
             )
         try:
-            request = json.loads(line, object_pairs_hook=_one_value_per_key)
-        except RecursionError:
-            raise RequestError(
-                "bad-json", "not JSON this service reads: nested too deeply"
-            ) from None
+            request = json_value(line, object_pairs_hook=_one_value_per_key)
+        except JsonBeyondLimits as error:  # 1e5 brackets deep, an id of 5,000 digits
+            raise RequestError("bad-json", f"not JSON this service reads: {error}") from None
         except (ValueError, UnicodeDecodeError) as error:
             raise RequestError("bad-json", f"not JSON: {error}") from None
         request_id = answer_id(request)

@@ -364,21 +364,21 @@ def test_a_renamed_solution_is_its_crystals_structure_and_names_its_source(tmp_p
 
 def test_a_structure_without_reflections_says_why_in_its_row(tmp_path, shared_data, capsys):
     """A model with no reflections beside it was assigned with an empty R1 and no word; its
-    row and the summary say model only and the names looked for, and a name.hkl.gz or
-    name.hkl.zip (a repository's download) is named to be unpacked."""
+    row and the summary say model only and the names looked for, and a name.hkl.zip (a
+    repository's download; a name.hkl.gz is read) is named to be unpacked."""
     from crystalx_core.cli import main
 
     res = SUCROSE.read_text()
     _write(tmp_path / "data", {"alone.res": res, "packed.res": res})
-    (tmp_path / "data" / "packed.hkl.gz").write_bytes(b"\x1f\x8b\x08\x00")
+    (tmp_path / "data" / "packed.hkl.zip").write_bytes(b"PK\x03\x04")
     options = BatchOptions("baseline", "rules", 1, tmp_path / "out")
     rows = [run_one(item, options) for item in find_inputs(str(tmp_path / "data")).items]
     assert [(row["status"], row["r1"]) for row in rows] == [("ok", None), ("ok", None)]
     assert rows[0]["note"] == (
-        "model only: no reflections (looked for alone.hkl, alone.fcf and the .hkl inside "
-        "alone.cif beside it, any case)"
+        "model only: no reflections (looked for alone.hkl, alone.fcf (or gzip, bzip2, xz) and "
+        "the .hkl inside alone.cif beside it, any case)"
     )
-    assert "packed.hkl.gz is there: unpack it" in rows[1]["note"]
+    assert "packed.hkl.zip is there: unpack it" in rows[1]["note"]
     assert main(["batch", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "  alone: model only: no reflections (looked for alone.hkl" in out

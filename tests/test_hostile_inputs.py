@@ -420,3 +420,43 @@ def test_a_q_peak_beside_its_own_image_on_a_special_position_stays_one_atom(
     atoms = json.loads((tmp_path / "x_crystalx.json").read_text())["atoms"]
     assert sorted(a["label"] for a in atoms) == sorted(f"Q{k}" for k in range(1, len(peaks)))
     assert {a["element"] for a in atoms if a["label"] == f"Q{mg + 1}"} == {"Mg"}
+
+
+@pytest.mark.parametrize("name, most", [("PART", 2), ("AFIX", 4), ("SAME", 2), ("END", 0)])
+def test_an_atom_named_as_an_instruction_names_its_line(tmp_path, capsys, shared_data, name, most):
+    """XH_urea's N renamed PART (AFIX, SAME, END): read as that instruction, the atom was lost
+    and PART's 'sof' 0.144653 (its x) set the next atoms' occupancy, or END dropped every atom
+    after it, without a word. SHELXL keeps instruction names from atom names."""
+    text = (BENCHMARK / "XH_urea" / "published.res").read_text()
+    (tmp_path / "x.res").write_text(text.replace("\nN     3 ", f"\n{name:<5} 3 "))
+    args = ["assign", str(tmp_path / "x.res"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {tmp_path / 'x.res'}:31: {name!r} reads as the instruction {name}, "
+        f"which takes at most {most} numbers, not 11: an atom named {name}? SHELX takes a "
+        "line's first word for an instruction (rename the atom)\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["x.res"]
+
+
+LEGAL_LINES = """DFIX_1 1.5 C N|DFIX 21 0.02 C N|SADI_CCF3 0.02 C N C O|SAME_1 0.02 0.04 C > N
+AFIX 137 0.96 11 -1.5|AFIX 0|HFIX 43 1.2|HFIX 137 -1.5 0.96 C|PART -1 21|PART 0
+SUMP 1 0.001 1 2 1 3|EXYZ C N|EADP C N|FLAT 0.1 C N O|FLAT_1 C N O|DELU 0.01 0.01|DELU 1 1 C N
+SIMU 0.04 0.08 1.7|SIMU 1 2 3 C N|RIGU|RIGU 0.004 0.004 C N|ISOR 0.1 0.2 C|CHIV 0 0.1 C
+DANG 2.5 0.04 C O|CONN 12 1.2|CONN 4 C|BIND 1 2|BIND C N|FREE C N|HTAB 2.0|HTAB N O
+MPLA 6 C N O|CONF|OMIT -3 55|OMIT 1 0 0|ANIS 5|WGHT 0.1 0.2 0 0 0 0.33333|L.S. 10 0 0
+CGLS 10 -1|ACTA 52|BOND $H|SHEL 999 0.8|TEMP -173|SIZE 0.1 0.2 0.3|MORE -1|FMAP 2|PLAN 20
+LIST 4""".replace("\n", "|").split("|")
+
+
+@pytest.mark.parametrize("line", LEGAL_LINES)
+def test_an_instruction_with_its_own_numbers_is_no_atom_named_so(shared_data, line):
+    """Guard for the check above (review, s26hostile8-r): each instruction in the forms the
+    SHELXL manual gives, residue suffixes, free variables and integer first numbers included,
+    still reads (a refused legal file is worse than the misread atom)."""
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    text = (BENCHMARK / "XH_urea" / "published.res").read_text()
+    atoms = [a.text for a in parse_shelx(text, "x.res").atoms]
+    text = text.replace("FVAR       1.02290", f"{line}\nFVAR 1.02290 0.5")
+    assert [a.text for a in parse_shelx(text, "x.res").atoms] == atoms

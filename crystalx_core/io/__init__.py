@@ -266,8 +266,10 @@ _TO_DO = {
 
 def load(path, block: str | None = None) -> Loaded:
     """A .cif (its `block`, default the first with atoms), .ins or .res file, read once."""
+    from crystalx_core.io.files import unpacked_name
+
     path = Path(path)
-    suffix = path.suffix.lower()
+    suffix = unpacked_name(path).suffix.lower()  # x.cif.gz is read as the x.cif it holds
     if suffix in STRUCTURE_CIF_SUFFIXES:
         from crystalx_core.io.cif import read_consistent_cif
 
@@ -362,7 +364,10 @@ _UNSAFE = re.compile(r"[^\w.-]")  # in a file name
 def block_stem(path: Path, block: str) -> str:
     """The file's name without suffix, and the data block's where one of several is read (the
     characters a file name may not hold made '_')."""
-    return f"{path.stem}_{_UNSAFE.sub('_', block)}" if block else path.stem
+    from crystalx_core.io.files import unpacked_name
+
+    stem = unpacked_name(path).stem  # x.cif.gz's outputs are x_crystalx.res, ...
+    return f"{stem}_{_UNSAFE.sub('_', block)}" if block else stem
 
 
 CIF_SUFFIXES = (".cif", ".fcf")
@@ -377,14 +382,15 @@ def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
     the name says .hkl, as the IUCr's sup2.hkl): the .hkl SHELXL 2014+ writes into its CIF
     (_shelx_hkl_file), else the Fo² of an .fcf; or an XDS_ASCII or Scalepack file (by its
     first line: io.other_hkl)."""
-    from crystalx_core.io.files import read_input_bytes
+    from crystalx_core.io.files import read_input_bytes, unpacked_name
     from crystalx_core.io.hkl import reflections_from_bytes
 
     path = Path(path)
-    if path.suffix.lower() in SHELX_SUFFIXES:
+    suffix = unpacked_name(path).suffix.lower()  # x.hkl.gz holds an x.hkl
+    if suffix in SHELX_SUFFIXES:
         raise InputError("a SHELX instruction file, not reflections: pass the .hkl", str(path))
     data = read_input_bytes(str(path), "reflection file")
-    if path.suffix.lower() in CIF_SUFFIXES or _starts_as_cif(data):
+    if suffix in CIF_SUFFIXES or _starts_as_cif(data):
         from crystalx_core.io.cif import cif_reflections
 
         return cif_reflections(path, hklf, data)

@@ -31,7 +31,7 @@ from crystalx_core.errors import InputError
 from crystalx_core.io import STRUCTURE_CIF_SUFFIXES
 from crystalx_core.io.cif2_syntax import Cif11Text, UnclosedValue, as_cif11, is_cif2
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
-from crystalx_core.io.files import DOS_END, read_input_bytes
+from crystalx_core.io.files import DOS_END, read_input_bytes, unpacked_name
 from crystalx_core.io.stated_r1 import StatedR1, stated_r1
 from crystalx_core.io.hkl import (
     INDEX_RANGE,
@@ -463,7 +463,7 @@ def structure_block_names(path: Path) -> list[str]:
     journal's or Olex2's multi-structure CIF); [] otherwise, for a file that is not a .cif or
     .mcif (a SHELX file) and for one that does not parse (its own job says why). Looks for a second
     data_ line before parsing."""
-    if Path(path).suffix.lower() not in STRUCTURE_CIF_SUFFIXES:  # .cif, and a magnetic .mcif
+    if unpacked_name(path).suffix.lower() not in STRUCTURE_CIF_SUFFIXES:  # .cif, .mcif (.gz)
         return []
     try:
         data = read_input_bytes(str(path), "CIF")

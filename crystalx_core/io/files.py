@@ -3,11 +3,18 @@ the reflection file SHELX looks for beside it."""
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import gzip
 import hashlib
+import io
+import json
+import lzma
 import os
 import re
 import stat
+import sys
+import zlib
 from pathlib import Path
 
 from crystalx_core.errors import InputError
@@ -26,6 +33,10 @@ _COMPRESSED = (
     (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
+# the packings read as their content, by Python's own readers of them (a repository's download,
+# a journal's supplement ships x.hkl.gz), and the suffix each adds to a name
+_UNPACKERS = {"gzip": lambda f: gzip.GzipFile(fileobj=f), "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}
+UNPACKED_SUFFIXES = (".gz", ".bz2", ".xz")
 # bzip2's stream header: 'BZh', the block size 1-9, then the magic of a block (pi) or of the
 # end of an empty stream (sqrt pi); 'BZh' alone could begin a line of text
 _BZIP2 = re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)")
@@ -68,15 +79,12 @@ def read_input_bytes(path: str, what: str) -> bytes:
             raise InputError(f"cannot read the file: {error.strerror}", path) from None
     if len(data) > MAX_INPUT_BYTES:  # grew while we read
         raise InputError(f"over the {MAX_INPUT_BYTES // 2**20} MB limit for a {what}", path)
+    data = _unpacked(data, path, what)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's 'Unicode'
         try:
             data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"a {what} in UTF-16 that does not decode", path) from None
-    packed = next((name for magic, name in _COMPRESSED if data.startswith(magic)), None)
-    packed = packed or ("bzip2" if _BZIP2.match(data) else None)
-    if packed:
-        raise InputError(f"a {packed} archive, not a {what}: unpack it first", path, 1)
     if b"\0" in data and _utf16_without_bom(data):
         raise InputError(
             f"UTF-16 text without a byte order mark: save the {what} as UTF-8", path, 1
@@ -86,6 +94,45 @@ def read_input_bytes(path: str, what: str) -> bytes:
             f"binary data (NUL byte) in a {what}", path, data.count(b"\n", 0, data.index(b"\0")) + 1
         )
     return data
+
+
+def _packing(data: bytes) -> str | None:
+    """The packing `data` is in, by its magic number; None for anything else."""
+    packed = next((name for magic, name in _COMPRESSED if data.startswith(magic)), None)
+    return packed or ("bzip2" if _BZIP2.match(data) else None)
+
+
+def _unpacked(data: bytes, path: str, what: str) -> bytes:
+    """The content of a gzip, bzip2 or xz file (its size held to MAX_INPUT_BYTES, as a file's:
+    a small archive can unpack to gigabytes); `data` itself where it is not packed. An archive
+    of several files (zip, 7-Zip, a tar inside the gzip) or one Python has no reader for
+    (zstd) is an InputError, as is one cut short or damaged."""
+    packed = _packing(data)
+    if packed not in _UNPACKERS:
+        if packed:
+            raise InputError(f"a {packed} archive, not a {what}: unpack it first", path, 1)
+        return data
+    try:
+        with _UNPACKERS[packed](io.BytesIO(data)) as stream:
+            content = stream.read(MAX_INPUT_BYTES + 1)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:  # cut short, damaged
+        raise InputError(f"a {packed} file that does not unpack: {error}", path) from None
+    if len(content) > MAX_INPUT_BYTES:
+        raise InputError(
+            f"unpacks to over the {MAX_INPUT_BYTES // 2**20} MB limit for a {what}", path
+        )
+    if content[257:262] == b"ustar":  # POSIX tar's magic: several files in one
+        raise InputError(f"a tar archive ({packed}), not a {what}: unpack it first", path, 1)
+    if _packing(content):
+        raise InputError(f"a {packed} file holding another archive, not a {what}", path, 1)
+    return content
+
+
+def unpacked_name(path) -> Path:
+    """`path` without the suffix of a packing the readers unpack (x.hkl.gz as x.hkl), whose
+    suffix and stem then say what it holds and name its outputs."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix.lower() in UNPACKED_SUFFIXES else path
 
 
 def _utf16_without_bom(data: bytes) -> bool:
@@ -102,23 +149,25 @@ def line_end(text: str) -> str:
     return "\n" if "\n" in text or "\r" not in text else "\r"
 
 
-# what a repository's download or a mail packs a .hkl in (read_input_bytes refuses them)
-PACKED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".7z", ".zst")
+# what a repository's download or a mail packs a .hkl in that read_input_bytes refuses
+UNREAD_PACKED_SUFFIXES = (".zip", ".7z", ".zst")
 
 
 def reflections_looked_for(path: Path) -> str:
     """The names reflections_beside looked for beside `path`, said where it found none, and a
-    name.hkl.gz or name.hkl.zip there to be unpacked."""
-    looked = f"looked for {path.stem}.hkl and {path.stem}.fcf beside it, any case"
-    if path.suffix.lower() in (".res", ".ins"):
+    name.hkl.zip there to be unpacked."""
+    stem = unpacked_name(path).stem
+    packings = " (or gzip, bzip2, xz)"
+    looked = f"looked for {stem}.hkl and {stem}.fcf{packings} beside it, any case"
+    if path.suffix.lower() in (".res", ".ins"):  # cif_with_hkl: a plain model's name.cif
         looked = (
-            f"looked for {path.stem}.hkl, {path.stem}.fcf and the .hkl inside {path.stem}.cif "
+            f"looked for {stem}.hkl, {stem}.fcf{packings} and the .hkl inside {stem}.cif "
             "beside it, any case"
         )
     packed = {
-        f"{path.stem}{kind}{pack}".casefold()
+        f"{stem}{kind}{pack}".casefold()
         for kind in (".hkl", ".fcf")
-        for pack in PACKED_SUFFIXES
+        for pack in UNREAD_PACKED_SUFFIXES
     }
     try:
         entries = sorted(name for name in os.listdir(path.parent) if name.casefold() in packed)
@@ -133,14 +182,18 @@ def reflections_looked_for(path: Path) -> str:
 
 def reflections_beside(path: Path) -> Path | None:
     """name.hkl (or name.HKL, or NAME.hkl: differently_cased) beside name.ins, where SHELX
-    looks for the reflections, else the name.fcf SHELXL wrote there, else the name.cif it
-    wrote with that .hkl inside (cif_with_hkl); None without one. Where none of them is a file
-    but one of the names is there as something else (a link into raw data on a drive not
-    mounted, a FIFO, a folder), that one, so that its reader says what it is: a job saying
-    there were none, or a batch assigning the structure unrefined without a word, hid it."""
-    names = [path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
+    looks for the reflections, else the name.fcf SHELXL wrote there, else either packed
+    (name.hkl.gz, as a repository's download ships it), else the name.cif SHELXL wrote with
+    that .hkl inside (cif_with_hkl); None without one. Where none of them is a file but one of
+    the names is there as something else (a link into raw data on a drive not mounted, a FIFO,
+    a folder), that one, so that its reader says what it is: a job saying there were none, or
+    a batch assigning the structure unrefined without a word, hid it."""
+    plain = unpacked_name(path)
+    names = [plain.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
+    packed = [name.with_name(name.name + pack) for name in names[::2] for pack in UNPACKED_SUFFIXES]
     found = next((name for name in names if name.is_file()), None)
     found = found or next(filter(os.path.isfile, differently_cased(names[::2])), None)
+    found = found or next(filter(os.path.isfile, differently_cased(packed)), None)
     found = found or cif_with_hkl(path)
     return found or next((name for name in names if os.path.lexists(name)), None)
 
@@ -234,6 +287,31 @@ def same_cell(ours: tuple[float, ...], theirs: tuple[float, ...]) -> bool:
     """Whether two cells are one crystal's, to CELL_LENGTH_AGREE and CELL_ANGLE_AGREE."""
     lengths = all(abs(a - b) <= CELL_LENGTH_AGREE * a for a, b in zip(ours[:3], theirs[:3]))
     return lengths and all(abs(a - b) <= CELL_ANGLE_AGREE for a, b in zip(ours[3:], theirs[3:]))
+
+
+class JsonBeyondLimits(ValueError):
+    """JSON that Python's reader does not take: nested too deeply, or a number of more digits
+    than Python converts."""
+
+
+def json_value(text: str | bytes, **options):
+    """json.loads, but JSON nested deeper than Python recurses (a RecursionError, which no
+    `except ValueError` catches) or with a whole number of more digits than Python converts
+    (4300 by default: CPython's guard against quadratic conversion, whose message advises
+    sys.set_int_max_str_digits, no user's to take) is a JsonBeyondLimits saying which."""
+    try:
+        return json.loads(text, parse_int=_json_int, **options)
+    except RecursionError:
+        raise JsonBeyondLimits("nested too deeply") from None
+
+
+def _json_int(digits: str) -> int:
+    # Python before 3.9.14/3.10.7 has no limit (and no get_int_max_str_digits)
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    length = len(digits.lstrip("-"))
+    if limit and length > limit:
+        raise JsonBeyondLimits(f"a number of {length} digits, over the {limit} read")
+    return int(digits)
 
 
 def file_stamp(path) -> list | None:

@@ -73,6 +73,13 @@ KEYWORDS = frozenset(
     DSUL EGEN ESEL FIND FRIE INIT MIND NTRY PATS PATT PHAN PRES PSEE SEED SKIP SPIN TEXP TIME
     TREF VECT""".split()
 )
+# the most numbers an instruction that changes the atoms after it takes (SHELXL manual: PART n
+# sof, AFIX mn d sof U, HFIX mn U d, SAME s1 s2, SADI s, DFIX d s, ...): an atom named PART
+# (label, SFAC number, x y z sof U) read as one lost its atom and set the next atoms' sof unsaid
+_MOST_NUMBERS = {
+    "END": 0, "PART": 2, "AFIX": 4, "HFIX": 3, "SAME": 2, "SADI": 1, "DFIX": 2, "DANG": 2,
+    "FLAT": 1, "CHIV": 2, "DELU": 2, "SIMU": 3, "RIGU": 2, "ISOR": 2,
+}  # fmt: skip
 _INTEGER = re.compile(r"[+-]?\d+$")
 _UNCONTINUED = ("REM", "TITL", "SYMM", "EQIV")  # an '=' in these is text, not a continuation
 MAX_INCLUDE_DEPTH = 8  # nested +file instructions; deeper is a loop
@@ -787,6 +794,14 @@ class _Parser:
                 raise self.error(
                     f"{head!r} reads as the instruction {keyword}: SHELX takes an instruction by "
                     "its first four letters, and an atom name has four at most (rename the atom)",
+                    number,
+                )
+            most = _MOST_NUMBERS.get(keyword)
+            if most is not None and len(tokens) - 1 > most and _atom_shaped(tokens):
+                raise self.error(
+                    f"{head!r} reads as the instruction {keyword}, which takes at most {most} "
+                    f"numbers, not {len(tokens) - 1}: an atom named {head}? SHELX takes a line's "
+                    "first word for an instruction (rename the atom)",
                     number,
                 )
             fields = tokens[1:]

@@ -5,14 +5,13 @@ No Qt here."""
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import read_input_bytes
+from crystalx_core.io.files import json_value, read_input_bytes
 
 
 @dataclass
@@ -57,7 +56,7 @@ def read_assignment(path: Path) -> PanelFile:
     data = read_input_bytes(str(path), "CrystalX assignment")
     digest = hashlib.sha256(data).hexdigest()
     try:
-        data = json.loads(data.decode("utf-8"))
+        data = json_value(data.decode("utf-8"))
     except ValueError as error:
         raise InputError(f"cannot read an assignment: {error}", str(path)) from None
     if isinstance(data, dict) and isinstance(data.get("result"), dict):  # plugin / service answer

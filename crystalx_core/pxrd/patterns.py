@@ -76,7 +76,7 @@ def _pattern_bytes(path: str) -> bytes:
                 "rasx": ("a Rigaku .rasx file without a Data<n>/Profile<n>.txt profile", where),
             }.get(suffix, (None, where))
         if kind is None and "archive" in error.message:
-            raise  # a zipped or gzipped text file: unpacking it is the answer
+            raise  # a zipped text file: unpacking it is the answer (gzip is read)
         if kind is None:
             raise InputError(
                 f"{error.message}; {_EXPORT.format(where)}", path, error.line
