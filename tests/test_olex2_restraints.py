@@ -315,7 +315,7 @@ def test_olex2s_list_for_an_atom_of_every_residue_in_part_0_is_left_out_as_the_f
 ):
     """`SADI Al1 O1_*` over three ordered OC(CF3)3 (FC_p21c's majors, every atom PART 0):
     Olex2 sends its one list Al1 O1 O1_1 O1_3 (ImplicitCAtomRef::Expand), whose SADI pairs
-    would pull O1_1 and O1_3, 2.8 A apart on two groups, to Al1-O1's 1.7 A. Main refined that
+    would pull O1_1 and O1_3, 2.72 A apart on two groups, to Al1-O1's 1.72 A. Main refined that
     line (no two PARTs to catch); both paths now leave it out with the same note."""
     (cli, cli_note), (plugin, note) = _both_paths(
         tmp_path, shared_data / "benchmark" / "FC_p21c", olex2_reader, _p21c_ordered(shared_data)
@@ -345,3 +345,37 @@ def test_both_paths_leave_the_h_out_of_a_flat_range(tmp_path, shared_data, olex2
     flat = [atoms for keyword, atoms in _atoms(cli) if keyword == "FLAT"]
     assert flat == [[f"C{n}" for n in range(20, 27)], [f"C{n}" for n in range(30, 36)]]
     assert [atoms for keyword, atoms in _atoms(plugin) if keyword == "FLAT"] == flat
+
+
+# FC_p21c's residue 1 (published .res, lines 183-189, PART 0) under a RESI naming its class
+# only, beside a main residue holding N9 (as tests/test_user_restraints.py's CLASS_ONLY)
+CLASS_ONLY = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
+    "SFAC C H N O F\nUNIT 8 8 4 4 4\nSADI_CCF3 0.02 O1 C1 O1 C2\nFVAR 1\n"
+    "N9    3    0.5    0.5    0.5    11.00000    0.02\nRESI CCF3\n"
+    "O1    4    0.158116    0.209440    0.527868    11.00000    0.02\n"
+    "C1    1    0.198917    0.149539    0.543482    11.00000    0.02\n"
+    "C2    1    0.283612    0.124886    0.490301    11.00000    0.03\nHKLF 4\nEND\n"
+)
+
+
+def test_a_class_only_resi_is_olex2s_next_residue_and_restrains_the_same_atoms(
+    tmp_path, olex2_reader
+):
+    """`RESI CCF3` without a number: Olex2 gives it the number after the highest residue so
+    far (xlib/ins.cpp TIns::_ParseIns: NoResidue; xlib/asymmunit.cpp TAsymmUnit::NewResidue),
+    here 1, and exports its atoms there, O1_1; the command line reads it as SHELXL does,
+    residue 0 (number[0]), O1. Different labels, the same atoms restrained by SADI_CCF3 on
+    both paths. Main's double numbered it 0 as the core does, so the plugin path was never
+    tried on Olex2's number."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "data.hkl").write_text("   1   0   0   10.00    1.00\n")
+    (cli, cli_note), (plugin, note) = _both_paths(tmp_path, source, olex2_reader, CLASS_ONLY)
+    assert (cli, cli_note) == (["SADI 0.02 O1 C1 O1 C2"], "")
+    assert (plugin, note) == (["SADI 0.02 O1_1 C1_1 O1_1 C2_1"], "")
+    state, olex_model = olex2_reader
+    model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
+    where = {site["label"]: site["frac"] for site in model.snapshot["sites"]}
+    loaded = {site.label: list(site.frac) for site in load(tmp_path / "x.ins").structure.sites}
+    assert [where[w] for w in plugin[0].split()[2:]] == [loaded[w] for w in cli[0].split()[2:]]
