@@ -198,6 +198,23 @@ def test_a_pair_the_user_wrote_stays_and_one_of_disorder_partners_is_left_out():
     assert "1 pairing atoms of two PARTs" in note and "every residue" not in note
 
 
+def test_a_line_the_user_wrote_across_residues_in_another_order_than_olex2s_stays():
+    """O1 in residues 1-4 (PART 1, 2, 1, 2; no O1 in the main residue): `DFIX 2.7 O1_1 O1_3
+    O1_2 O1_4`, the user's distance between each PART's two groups, holds every residue's O1
+    side by side but not in Olex2's order for O1_* (the main residue, then each residue as
+    created: xlib/asymmunit.cpp TAsymmUnit::FindResidues("*")), so it is the user's and kept;
+    the same atoms in Olex2's order are its list, left out."""
+    sites = [
+        {"label": "O1", "residue": n, "part": 2 - n % 2, "element": "O", "frac": [n / 9, 0.1, 0.1]}
+        for n in (1, 2, 3, 4)
+    ]
+    structure = structure_from_snapshot({"cell": [10, 10, 10, 90, 90, 90], "sites": sites})
+    lines = ("DFIX 2.7 0.02 O1_1 O1_3 O1_2 O1_4", "SADI 0.02 O1_1 O1_2 O1_3 O1_4")
+    kept, note = sent_restraints(GivenRestraints(lines, tuple(structure.sites)), structure)
+    assert kept == ["DFIX 2.7 0.02 O1_1 O1_3 O1_2 O1_4"]
+    assert "1 naming an atom of every residue (O1_*" in note
+
+
 def test_a_kind_the_core_has_no_reader_for_is_named_not_read_as_an_atom():
     """A sent line of a kind neither the core nor smtbx knows (Olex2's own
     olex2.restraint.angle, were a plugin to send it) is named in the note: the branch kept it,

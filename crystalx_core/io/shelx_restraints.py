@@ -184,9 +184,11 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
     origins = {site.line: site for site in given.sites if site.line}
     renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
     parts = {site.label.upper(): site.part for site in given.sites}
-    holders: dict[str, set[str]] = {}  # a bare label → the addresses of every residue's atom
-    for site in given.sites:
-        holders.setdefault(bare_label(site.label).upper(), set()).add(site.label.upper())
+    # a bare label → every residue's atom in Olex2's order for O1_* (TAsymmUnit::FindResidues
+    # "*": the main residue, then each residue as created, the order the sites come in)
+    holders: dict[str, list[str]] = {}
+    for site in sorted(given.sites, key=lambda site: residue_number(site.label) != 0):
+        holders.setdefault(bare_label(site.label).upper(), []).append(site.label.upper())
     candidates, equivalents = [], {}
     for text in given.lines:
         words = text.split()
@@ -210,7 +212,7 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
 
 
 def _sent_wrong(
-    keyword: str, words: list[str], parts: dict[str, int], holders: dict[str, set[str]]
+    keyword: str, words: list[str], parts: dict[str, int], holders: dict[str, list[str]]
 ) -> str:
     """Why a client's DFIX, DANG or SADI would restrain the wrong atoms, read as sent: Olex2's
     one list for an atom of every residue (EVERY_RESIDUE, as a file's O1_* is), or a pair of
@@ -222,18 +224,19 @@ def _sent_wrong(
     return PARTNERS if _pairs_partners(words, parts) else ""
 
 
-def _every_residues_atom(words: list[str], holders: dict[str, set[str]]) -> bool:
+def _every_residues_atom(words: list[str], holders: dict[str, list[str]]) -> bool:
     """Whether `words` hold Olex2's list for O1_* (xlib/atomref.cpp ImplicitCAtomRef::Expand
-    over TAsymmUnit::FindResidues("*")): the O1 of every residue holding one (`holders`, by
-    bare label), three or more side by side, which a pair kind reads as unrelated pairs
-    (Al1-O1, O1_1-O1_3). Two could be a pair the user wrote, and a list of two after Al1 is
-    cut to Al1-O1 by Olex2 itself (AtomRefList::EnsureAtomGroups)."""
+    over TAsymmUnit::FindResidues("*")): the O1 of every residue holding one, three or more
+    side by side in Olex2's order (`holders`, by bare label), which a pair kind reads as
+    unrelated pairs (Al1-O1, O1_1-O1_3). Two could be a pair the user wrote, and a list of
+    two after Al1 is cut to Al1-O1 by Olex2 itself (AtomRefList::EnsureAtomGroups); the same
+    atoms in another order are a line the user wrote out."""
     run: list[str] = []
     for word in words + [""]:
         if run and bare_label(word) == bare_label(run[0]) and word not in run:
             run.append(word)
             continue
-        if len(run) > 2 and set(run) == holders.get(bare_label(run[0]), set()):
+        if len(run) > 2 and run == holders.get(bare_label(run[0])):
             return True
         run = [word] if word and not _number(word) else []
     return False
