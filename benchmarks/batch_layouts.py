@@ -4,10 +4,14 @@ name.ins without atoms, SHELXT's name_a.res and name_b.res with their .hkl, the 
 refinement name.res, an Explorer copy 'name - Copy.res', and `--frames` detector frames;
 the same datasets also laid flat in one folder (no subfolders, as the code of main reads).
 
-    PYTHONPATH=. python benchmarks/batch_layouts.py [--datasets 200] [--frames 500]
+    PYTHONPATH=. python benchmarks/batch_layouts.py [--datasets 200] [--frames 500] [--layout tree]
+
+Each layout's line gives the growth of the process's peak RSS while it was searched (the
+flat layout's after the tree's: only what goes beyond it); `--layout` searches one alone.
 """
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -36,28 +40,35 @@ def dataset(folder: Path, name: str, frames: int) -> None:
         (folder / file).write_text(text)
 
 
-def timed(target: str) -> tuple[int, float]:
+def timed(target: str) -> tuple[int, float, float]:
+    """Structures found, seconds, and MiB the process's peak RSS grew by meanwhile."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     items = find_inputs(target).items
-    return len(items), time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024  # KiB on Linux
+    return len(items), seconds, grown
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=int, default=200)
     parser.add_argument("--frames", type=int, default=500)
+    parser.add_argument("--layout", choices=("tree", "flat", "both"), default="both")
     args = parser.parse_args()
+    layouts = ("tree", "flat") if args.layout == "both" else (args.layout,)
     with tempfile.TemporaryDirectory() as tmp:
         find_inputs(tmp)  # the readers' imports (scipy: seconds) are not the search's
         tree, flat = Path(tmp) / "tree", Path(tmp) / "flat"
         for k in range(args.datasets):
-            dataset(tree / f"s{k:04d}", f"s{k:04d}", args.frames)
-            dataset(flat, f"s{k:04d}", args.frames)
-        for label, folder in (("tree", tree), ("flat", flat)):
-            found, seconds = timed(str(folder))
+            for label in layouts:
+                folder = tree / f"s{k:04d}" if label == "tree" else flat
+                dataset(folder, f"s{k:04d}", args.frames)
+        for label in layouts:
+            found, seconds, grown = timed(str(tree if label == "tree" else flat))
             print(
                 f"{label}: {args.datasets} datasets, {args.frames} frames each: "
-                f"{found} structures in {seconds:.2f} s"
+                f"{found} structures in {seconds:.2f} s, peak RSS +{grown:.0f} MiB"
             )
 
 

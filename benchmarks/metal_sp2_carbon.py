@@ -105,21 +105,11 @@ def tmqm_structures(path: Path, by_angle: Counter):
         yield molecule.code, heavy, h_counts(full)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", choices=("corpus", "tmqm"))
-    parser.add_argument("path", type=Path, help="the corpus folder or tmqm.xyz.xz")
-    parser.add_argument("--split", nargs="+", default=["train", "val"])
-    args = parser.parse_args(argv)
-    if not args.path.exists():
-        print(f"metal_sp2_carbon: error: {args.path}: no such file", file=sys.stderr)
-        return 2
-    by_angle: Counter = Counter()  # (M–C–C bin, H count) of the C before the angle (tmqm)
-    structures = (
-        corpus_structures(args.path, args.split, noise=0.0)
-        if args.source == "corpus"
-        else tmqm_structures(args.path, by_angle)
-    )
+def compare(structures, read_sites, counts, what: str, by_angle: Counter | None = None) -> None:
+    """Print, over `structures` ((name, heavy, published H counts) each), the published H count of
+    every site `read_sites(heavy)` gives and, per structure with one, the counts `counts(heavy,
+    rule)` gives without the rule and with it: each change, and the tally of right and wrong.
+    `by_angle`: the (M–C–C bin, H count) tally of the tmqm source, printed first."""
     published_h: Counter = Counter()
     tally: Counter = Counter()
     for name, heavy, published in structures:
@@ -137,11 +127,12 @@ def main(argv=None) -> int:
                 change = "newly right" if a == p else "newly wrong" if b == p else "changed, wrong"
                 tally[change] += 1
                 print(f"{name} {heavy.sites[k].label}: published {p}, without {b}, with {a}")
+    by_angle = by_angle or Counter()
     for low in sorted({a for a, _ in by_angle}):
         row = ", ".join(f"{n} H: {by_angle[low, n]}" for n in range(5) if by_angle[low, n])
         print(f"M–C–C {low}-{low + 5} degrees: {row}")
     print(
-        "C read as sp2 on a metal, by published H count: "
+        f"{what}, by published H count: "
         + ", ".join(f"{n} H: {published_h[n]}" for n in sorted(published_h))
     )
     print(
@@ -150,6 +141,24 @@ def main(argv=None) -> int:
         f"{tally['newly right']}, newly wrong {tally['newly wrong']}, changed and wrong both "
         f"times {tally['changed, wrong']}"
     )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", choices=("corpus", "tmqm"))
+    parser.add_argument("path", type=Path, help="the corpus folder or tmqm.xyz.xz")
+    parser.add_argument("--split", nargs="+", default=["train", "val"])
+    args = parser.parse_args(argv)
+    if not args.path.exists():
+        print(f"metal_sp2_carbon: error: {args.path}: no such file", file=sys.stderr)
+        return 2
+    by_angle: Counter = Counter()  # (M–C–C bin, H count) of the C before the angle (tmqm)
+    structures = (
+        corpus_structures(args.path, args.split, noise=0.0)
+        if args.source == "corpus"
+        else tmqm_structures(args.path, by_angle)
+    )
+    compare(structures, read_sites, counts, "C read as sp2 on a metal", by_angle)
     return 0
 
 

@@ -5,7 +5,8 @@ The weighing's input is the isotropic refinement `crystalx solve` hands it: the 
 benchmarks/solve_speed.py starts it) up to the weighing, its input is pickled in a cache folder
 outside the repository and reused on the next run, then the weighing runs alone on it, traced.
 Reasons: pre-screen (_rejected_changes' isotropic refinement of a change put back), final (the
-refinement the weighing returns), trial (every other); the caller is printed too.
+refinement the weighing returns, named once it has), trial (every other); the caller is printed
+too. Each row is printed as its refinement ends (a DSR weighing runs ~10 min).
 
     PYTHONPATH=TREE python benchmarks/weighing_trace.py ../shared/data/benchmark/FC_1979688
     PYTHONPATH=TREE python benchmarks/weighing_trace.py ENTRY_DIR --cache DIR --json OUT.json
@@ -29,7 +30,7 @@ import solve_speed  # noqa: E402  (counts smtbx's builds once imported)
 from crystalx_core import element_evidence, pipeline  # noqa: E402
 
 TRACE: list[dict] = []
-ROW = "{:<11}{:<24}{:>8}{:>6}{:>7}{:>7}{:>7}{:>8}{:>7}"
+ROW = "{:>3} {:<11}{:<24}{:>8}{:>6}{:>7}{:>7}{:>7}{:>8}{:>7}"
 _refined_with = element_evidence._Weighing.refined_with
 
 
@@ -52,7 +53,23 @@ def _traced_refined_with(self, refinement, elements, anisotropic=False, riding=F
             "result": result,
         }
     )
+    _print_row(len(TRACE), TRACE[-1])
     return result
+
+
+def _reason(row: dict) -> str:
+    """pre-screen or trial: final is known only once the weighing returns."""
+    return (
+        "pre-screen" if row["caller"] == "_rejected_changes" and not row["anisotropic"] else "trial"
+    )
+
+
+def _print_row(number, row: dict):
+    flags = ["yes" if row[flag] else "no" for flag in ("anisotropic", "riding")]
+    counts = [str(row[key]) for key in ("cycles", "builds", "wall_s", "cpu_s")]
+    print(
+        ROW.format(number, _reason(row), row["caller"], row["changes"], *flags, *counts), flush=True
+    )
 
 
 class _Captured(Exception):
@@ -98,8 +115,7 @@ def traced_weighing(saved: Path) -> dict:
         element_evidence._Weighing.refined_with = _refined_with
     for row in TRACE:
         final = row.pop("result") is result.refined and result.refined is not None
-        prescreen = row["caller"] == "_rejected_changes" and not row["anisotropic"]
-        row["reason"] = "final" if final else "pre-screen" if prescreen else "trial"
+        row["reason"] = "final" if final else _reason(row)
     return {
         "refinements": TRACE,
         "total": {
@@ -126,16 +142,27 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="write the trace here too")
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
-    report = traced_weighing(weighing_input(args.entry, args.cache))
+    print(f"{args.entry}: the solve's input to the weighing (cached in {args.cache})", flush=True)
+    saved = weighing_input(args.entry, args.cache)
     print(
         ROW.format(
-            "reason", "caller", "changes", "aniso", "riding", "cycles", "builds", "wall s", "CPU s"
-        )
+            "#",
+            "reason",
+            "caller",
+            "changes",
+            "aniso",
+            "riding",
+            "cycles",
+            "builds",
+            "wall s",
+            "CPU s",
+        ),
+        flush=True,
     )
-    for row in report["refinements"]:
-        flags = ["yes" if row[flag] else "no" for flag in ("anisotropic", "riding")]
-        counts = [str(row[key]) for key in ("cycles", "builds", "wall_s", "cpu_s")]
-        print(ROW.format(row["reason"], row["caller"], row["changes"], *flags, *counts))
+    report = traced_weighing(saved)
+    finals = [k for k, row in enumerate(report["refinements"], 1) if row["reason"] == "final"]
+    if finals:
+        print(f"final: refinement {finals[0]} is the one the weighing returns")
     total = report["total"]
     print(
         f"total: {total['refinements']} refinements, {total['cycles']} cycles, "

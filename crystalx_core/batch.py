@@ -194,7 +194,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         if changed:
             result.notes.append(changed)
         inputs = [item.model] + ([where] if where else [])
-        _, report, _ = write_job_outputs(  # _run_pending has cleared the temporaries
+        _, report, backups = write_job_outputs(  # _run_pending has cleared the temporaries
             result,
             item.model,
             inputs,
@@ -205,7 +205,10 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         )
         row = row_from_report(item, report, time.perf_counter() - start, hkl=source)
         row_note = _row_note(item, unrefined or model_only, report, source)
-        note = "; ".join(filter(None, (row_note, changed)))
+        kept = (
+            f"the earlier outputs kept as {', '.join(b.name for b in backups)}" if backups else ""
+        )
+        note = "; ".join(filter(None, (row_note, changed, kept)))
         return {**row, "note": note}
     except OutputError as error:
         row = _failed_row(item, error.one_line(), time.perf_counter() - start, source)

@@ -9,7 +9,8 @@ import filecmp
 import glob
 import os
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path, PureWindowsPath
 
@@ -35,12 +36,13 @@ class BatchItem:
     block: str = ""  # the data block, for one of several structures of a CIF
     folder: str = ""  # the model's folder below the one the batch was given (--out mirrors it)
     why: str = ""  # for the row: why this file of the structure was read, where not plain
+    alias: str = ""  # the name of a block whose own is another file's (distinct_names)
 
     @property
     def name(self) -> str:
         from crystalx_core.io import block_stem
 
-        return block_stem(self.model, self.block)
+        return self.alias or block_stem(self.model, self.block)
 
     @property
     def label(self) -> str:
@@ -88,7 +90,73 @@ def find_inputs(target: str, skip: Path | None = None) -> FoundInputs:
         folder = model.parent.relative_to(root).as_posix() if model.parent != root else ""
         blocks = structure_block_names(model)
         items += [BatchItem(model, left_out, block, folder, why) for block in blocks or [""]]
-    return FoundInputs(items, unsearched)
+    return FoundInputs(_distinct_names(_solved_below(items)), unsearched)
+
+
+def _distinct_names(items: list[BatchItem]) -> list[BatchItem]:
+    """`items`, a CIF block whose name is another structure's of its folder (zk.cif's data_a
+    and zk_a.res are both zk_a, any case) named after its file's suffix too (zk_cif_a), said
+    in its row: both wrote zk_a_crystalx.*, the second job's replacing the first's."""
+    from crystalx_core.io import block_stem
+
+    count = Counter((item.folder, item.name.casefold()) for item in items)
+    renamed = []
+    for item in items:
+        if item.block and count[(item.folder, item.name.casefold())] > 1:
+            own = Path(f"{item.model.stem}_{item.model.suffix[1:].lower()}")
+            alias = block_stem(own, item.block)
+            note = f"named {alias}, as {item.name} is another file's name here"
+            item = replace(item, alias=alias, why="; ".join(filter(None, (item.why, note))))
+        renamed.append(item)
+    return renamed
+
+
+def _solved_below(items: list[BatchItem]) -> list[BatchItem]:
+    """`items` less each .ins or .res without atoms (a crystal still to solve) whose name is a
+    structure with atoms in a folder below it, left out of that structure with a note, so the
+    crystal is one row, not a second failed one: CrysAlisPro leaves exp_1/exp_1.ins beside
+    exp_1.hkl and AutoChem solves and refines a copy in exp_1/struct/olex2_exp_1/ (where
+    FlorianMeurer/plugin-SISYPHOS reads the structure). Only the same crystal's (its cell): an
+    exp_1 of another crystal below is its own structure, and the .ins still to solve."""
+    from crystalx_core.io.files import model_cell, same_cell
+
+    below: dict[tuple[str, Path], list[int]] = {}  # (name, a folder above): its structures
+    for j, item in enumerate(items):
+        if not item.block:  # a tree of a thousand exp_1: each looked up once, not paired
+            for folder in item.model.parent.parents:
+                below.setdefault((item.model.stem.casefold(), folder), []).append(j)
+    merged = dict(enumerate(items))
+    for k, item in enumerate(items):
+        if item.block or item.model.suffix.lower() not in (".ins", ".res"):
+            continue
+        candidates = below.get((item.model.stem.casefold(), item.model.parent), [])
+        if not candidates or _has_atoms(item.model):
+            continue
+        cell = model_cell(item.model)  # the same crystal's: a same-named one below is not
+        solved = next(
+            (
+                j
+                for j in candidates
+                if _has_atoms(items[j].model)
+                and cell is not None
+                and (theirs := model_cell(items[j].model)) is not None
+                and same_cell(cell, theirs)
+            ),
+            None,
+        )
+        if solved is None:
+            continue
+        note = (
+            f"{item.label}{item.model.suffix} left out: no atoms, the crystal before it was solved"
+        )
+        into = merged[solved]
+        merged[solved] = replace(
+            into,
+            left_out=tuple(sorted((*into.left_out, item.model, *item.left_out))),
+            why="; ".join(filter(None, (into.why, note))),
+        )
+        del merged[k]
+    return [merged[k] for k in sorted(merged)]
 
 
 def _is_model(path: Path) -> bool:
@@ -98,8 +166,10 @@ def _is_model(path: Path) -> bool:
 
 
 def model_files(root: Path, skip: Path | None = None) -> tuple[list[Path], list[str]]:
-    """Every file in `root` and its subfolders to MAX_DEPTH, in order of path, and the folders
-    not searched ('path (why)'); hidden folders
+    """The files named as structures (MODEL_SUFFIXES, any case) in `root` and its subfolders to
+    MAX_DEPTH, in order of path, and the folders not searched ('path (why)'); a dataset's
+    thousands of frames are passed over as they are listed, not held (a lab's tree of 200
+    datasets of 3000 frames took 425 MiB). Hidden folders
     (Olex2's .olex, whose originals/ keeps the first name.res and name.ins: pcxod/olex2-gui
     olexex.py revert_to_original) and `skip` are not searched; a link to a folder is followed,
     each folder read once (a link back up the tree ends there). A folder deeper than MAX_DEPTH
@@ -122,7 +192,8 @@ def model_files(root: Path, skip: Path | None = None) -> tuple[list[Path], list[
             return
         for entry in entries:
             if not _is_folder(entry):
-                found.append(folder / entry.name)
+                if os.path.splitext(entry.name)[1].lower() in MODEL_SUFFIXES:
+                    found.append(folder / entry.name)
             elif entry.name.startswith("."):
                 continue
             elif depth < MAX_DEPTH:
@@ -210,8 +281,8 @@ def _why_read(files: list[Path], folder: _FolderFiles, renamed: bool) -> str:
     edited = _edited_ins(folder.names[read.stem.casefold()])
     if edited is not None and edited[0] == read:
         why.append(
-            f"{read.name} saved after {edited[1].name}, SHELXL's last result: the newer read, "
-            "as Olex2 opens it"
+            f"{read.name} saved {_duration(edited[2])} after {edited[1].name}, SHELXL's last "
+            "result: the newer read, as Olex2 opens it"
         )
     source = folder.title(read)
     solution = next((f for f in files[1:] if f.name.casefold() == source), None)
@@ -236,9 +307,11 @@ def _ordered(files: list[Path]) -> list[Path]:
     )
 
 
-def _edited_ins(files: list[Path]) -> tuple[Path, Path] | None:
-    """(name.ins, name.res) of one name's files where the .ins was saved after the .res: SHELXL
-    reads name.ins and writes name.res, so an .ins newer than the .res is the user's edit since
+def _edited_ins(files: list[Path]) -> tuple[Path, Path, float] | None:
+    """(name.ins, name.res, seconds between them) of one name's files where the .ins was saved
+    after the .res (the row says how long after: a day's edit, or seconds of a copy that did
+    not keep the times, which the user can tell apart where we cannot). SHELXL reads name.ins
+    and writes name.res, so an .ins newer than the .res is the user's edit since
     the last run, their latest model (Olex2's reap of a bare name opens the newer of the two:
     pcxod/olex2 olex/xpprocs.cpp, TMainForm::macReap). Olex2 takes the .ins on a tie of whole
     seconds; within EDITED_AFTER_NS we keep the .res: an .ins written by Olex2 just before
@@ -248,10 +321,21 @@ def _edited_ins(files: list[Path]) -> tuple[Path, Path] | None:
     if ins is None or res is None:
         return None
     try:
-        newer = ins.stat().st_mtime_ns > res.stat().st_mtime_ns + EDITED_AFTER_NS
+        after = ins.stat().st_mtime_ns - res.stat().st_mtime_ns
     except OSError:
         return None
-    return (ins, res) if newer else None
+    return (ins, res, after / 1e9) if after > EDITED_AFTER_NS else None
+
+
+def _duration(seconds: float) -> str:
+    """A gap between two files' times as a person says it: '5 s', '12 min', '3 h', '40 days'."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 # SHELXT (Bruker's XT) writes the solutions of name.ins as name_a.res, name_b.res, ...

@@ -140,7 +140,11 @@ def summary_html(rows: list[dict], title: str) -> str:
     return "\n".join(parts)
 
 
-def write_summary(rows: list[dict], folder: Path, title: str) -> dict[str, Path]:
+def write_summary(rows: list[dict], folder: Path, title: str) -> tuple[dict[str, Path], list[Path]]:
+    """The csv and html summary in `folder`, and the backups of an earlier batch's there (a
+    resumed batch's summary replaces the last one's, which the user may have annotated)."""
     paths = {"csv": folder / "crystalx_batch.csv", "html": folder / "crystalx_batch.html"}
-    write_outputs({paths["csv"]: summary_csv(rows), paths["html"]: summary_html(rows, title)})
-    return paths
+    backups = write_outputs(
+        {paths["csv"]: summary_csv(rows), paths["html"]: summary_html(rows, title)}
+    )
+    return paths, backups

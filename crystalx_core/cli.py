@@ -579,6 +579,19 @@ def _run_assign(args) -> int:
     return _finish(args, result, loaded, inputs, read)
 
 
+def _files_read(row: dict, no_refine: bool) -> str:
+    """'read x.res with x.hkl, not x.ins': the files of a name read and those left out; the
+    .hkl inside a CIF left out as a model (SHELXL's x.cif beside x.res) said as such."""
+    hkl = _reflections_file_name(row["hkl"]) if row["hkl"] and not no_refine else ""
+    left_out = [Path(p).name for p in row["left_out"]]
+    with_hkl = f" with {hkl}" if hkl else ""
+    if hkl in left_out:
+        left_out.remove(hkl)
+        with_hkl = f" with the .hkl inside {hkl}"
+    line = f"read {Path(row['model']).name}{with_hkl}"
+    return line + (f", not {', '.join(left_out)}" if left_out else "")
+
+
 def _reflections_file_name(hkl: str) -> str:
     """The file of a row's reflections, without the ' (data_x _shelx_hkl_file)' that names a
     CIF's embedded ones (cif.REFLECTION_TAGS; imported only here, the CLI starts without gemmi)."""
@@ -627,7 +640,7 @@ def _run_batch(args) -> int:
             raise
         wind_down(stop)  # every structure finished: the summary is owed as after any stop
         stopped = stopped_batch(stop.signum, rows)
-    paths, unwritten = summary or _batch_summary(write_summary, rows, folder, args.target)
+    paths, kept, unwritten = summary or _batch_summary(write_summary, rows, folder, args.target)
     failed = [r for r in rows if r["status"] == "failed"]
     not_done = [r for r in rows if r["status"] == NOT_DONE]
     if args.json:
@@ -655,19 +668,12 @@ def _run_batch(args) -> int:
                 print(printable(f"  {row['name']}: {row['note']}"))
         for row in rows:  # where a name had several files: the one read, and its reflections
             if row.get("left_out"):
-                print(
-                    printable(
-                        f"  {row['name']}: read {Path(row['model']).name}"
-                        + (
-                            f" with {_reflections_file_name(row['hkl'])}"
-                            if row["hkl"] and not args.no_refine
-                            else ""
-                        )
-                        + f", not {', '.join(Path(p).name for p in row['left_out'])}"
-                    )
-                )
+                print(printable(f"  {row['name']}: {_files_read(row, args.no_refine)}"))
         if paths:
-            print(printable(f"wrote {paths['csv']} and {paths['html']}"))
+            earlier = f" (the earlier ones kept as {' and '.join(b.name for b in kept)})"
+            print(
+                printable(f"wrote {paths['csv']} and {paths['html']}" + (earlier if kept else ""))
+            )
     if stopped is not None:
         print(
             f"crystalx: {stopped}"
@@ -696,12 +702,13 @@ def _run_batch(args) -> int:
 
 
 def _batch_summary(write_summary, rows, folder: Path, target: str):
-    """(paths, None) of the csv and html summary written, or ({}, the OutputError) when they
-    could not be: the rows still reach the terminal, then that line."""
+    """(paths, backups, None) of the csv and html summary written and the earlier ones kept, or
+    ({}, [], the OutputError) when they could not be: the rows still reach the terminal, then
+    that line."""
     try:
-        return write_summary(rows, folder, f"CrystalX batch: {target}"), None
+        return *write_summary(rows, folder, f"CrystalX batch: {target}"), None
     except OutputError as error:
-        return {}, error
+        return {}, [], error
 
 
 def _why_not_done(stopped) -> str:

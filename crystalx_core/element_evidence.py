@@ -318,12 +318,19 @@ class SiteEvidence:
         return self.offset * abs(atomic_number(a) - atomic_number(b))
 
     def summary(self) -> str:
-        """One line for a table cell or a label: 'refined as 5.1 e; B 0.96, C 0.04'."""
+        """One line for a table cell or a label: 'refined as 5.1 e; B 0.96, C 0.04', or for a
+        site not weighed, why: a PART atom's count is not its element's (FC_SH2185's 9 % C18B
+        refines as 10.4 e), and a bare 'not weighed' beside it gave the reviewer no reason."""
         if not math.isfinite(self.electrons):
             return "no fit at the site"
         top = sorted(self.posterior.items(), key=lambda kv: -kv[1])[:3]
-        weighed = ", ".join(f"{el} {p:.2f}" for el, p in top) if top else "not weighed"
-        return f"refined as {self.electrons:.1f} e; {weighed}"
+        if top:
+            return f"refined as {self.electrons:.1f} e; " + ", ".join(
+                f"{el} {p:.2f}" for el, p in top
+            )
+        if self.reason.startswith("refined as"):  # short of every candidate: it says the count
+            return self.reason
+        return f"refined as {self.electrons:.1f} e; {self.reason or 'not weighed'}"
 
 
 def _finite(value: float) -> float | None:

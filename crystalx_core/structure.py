@@ -158,6 +158,9 @@ class Structure:
     # the job's free variables (Site.free_variable, m >= 2) whose values sum to one: one atom's
     # three places, as SHELXL's SUMP 1 0.01 1 m1 1 m2 1 m3 holds them (refined exactly so)
     occupancy_sums: tuple[tuple[int, ...], ...] = ()
+    # the input's SUMP over its free variables, (c, ((c1, m1), ...)) for c1·fv(m1) + ... = c:
+    # refined so where every variable ties occupancies alone (refine._occupancy_constraints)
+    input_sums: tuple[tuple[float, tuple[tuple[float, int], ...]], ...] = ()
     # anomalous dispersion the input gives (SHELX DISP), element → (f', f''): used in place of
     # the tables for the wavelength, as SHELXL uses it
     dispersion: dict[str, tuple[float, float]] = field(default_factory=dict)

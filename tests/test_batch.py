@@ -9,7 +9,14 @@ import sys
 
 import pytest
 
-from crystalx_core.batch import BatchItem, BatchOptions, find_inputs, finished_row, run_batch
+from crystalx_core.batch import (
+    BatchItem,
+    BatchOptions,
+    find_inputs,
+    finished_row,
+    run_batch,
+    run_one,
+)
 from crystalx_core.batch_report import summary_csv, summary_html
 
 from .conftest import BENCHMARK
@@ -340,3 +347,34 @@ def test_an_input_rewritten_at_its_size_and_time_is_done_again(tmp_path, shared_
     assert finished_row(item, options) is None
     assert run_one(item, options)["status"] == "ok"
     assert finished_row(item, options)["status"] == "resumed"
+
+
+def test_a_rerun_says_which_earlier_outputs_and_summary_it_kept(tmp_path, shared_data, capsys):
+    """A structure redone because its model changed since (the user refined it again) replaces
+    x_crystalx.*, which the user may have edited since (opened in Olex2 and saved): they are
+    kept as .bak, and main said so nowhere, the row's note now does; a rerun's summary
+    replaces the last one (annotated in a spreadsheet, perhaps), kept as .bak: the terminal
+    says so."""
+    from crystalx_core.cli import main
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    res = (BENCHMARK / "FC_sucrose" / "published.res").read_text()
+    (data / "zk.res").write_text(res)
+    command = ["batch", str(data), "--out", str(out), "--no-refine", "--method", "baseline"]
+    command += ["--hydrogens", "rules", "--workers", "1"]
+    assert main(command) == 0
+    assert "kept as" not in capsys.readouterr().out
+    mine = "REM my edit in Olex2\n"
+    (out / "zk_crystalx.res").write_text(mine + (out / "zk_crystalx.res").read_text())
+    (data / "zk.res").write_text(res.replace("FVAR", "REM refined again\nFVAR", 1))
+    (item,) = find_inputs(str(data)).items
+    row = run_one(item, BatchOptions("baseline", "rules", 1, out, refine=False))
+    assert row["status"] == "ok"
+    assert "the earlier outputs kept as zk_crystalx.res.bak, zk_crystalx.cif.bak" in row["note"]
+    assert (out / "zk_crystalx.res.bak").read_text().startswith(mine)
+    assert main(command) == 0  # resumed: the summary alone rewritten
+    assert (
+        f"wrote {out / 'crystalx_batch.csv'} and {out / 'crystalx_batch.html'} (the earlier ones "
+        "kept as crystalx_batch.csv.bak and crystalx_batch.html.bak)"
+    ) in capsys.readouterr().out

@@ -273,7 +273,10 @@ def test_an_ins_edited_after_shelxls_last_run_is_the_structure_read(tmp_path, sh
     it and runs SHELXL again. Olex2's reap opens the newer of the two (pcxod/olex2
     olex/xpprocs.cpp, TMainForm::macReap: FileAge(ins) < FileAge(res) ? res : ins): an .ins
     saved after the .res is the user's latest model, which main passed over for the .res.
-    Within 2 s (a folder copied or unpacked at once) the .res, SHELXL's result, is read."""
+    Within 2 s (a folder copied or unpacked at once; FAT keeps times to 2 s) the .res, SHELXL's
+    result, is read. The row says how long after the .res the .ins was saved (main said only
+    'after'): 5 min of an edit, or the 7 s of a copy over a slow share that did not keep the
+    times, for the user to tell apart."""
     res = SUCROSE.read_text()
     edited = res.replace("FVAR", "REM O1 is OH, not O\nFVAR", 1)
     _write(tmp_path / "edited", {"zk.res": res, "zk.ins": edited, "zk.hkl": HKL})
@@ -284,7 +287,10 @@ def test_an_ins_edited_after_shelxls_last_run_is_the_structure_read(tmp_path, sh
     _aged(tmp_path / "copied" / "zk.ins", 1)
     (item,) = find_inputs(str(tmp_path / "edited")).items
     assert (item.model.name, [p.name for p in item.left_out]) == ("zk.ins", ["zk.res"])
-    assert "zk.ins saved after zk.res" in item.why
+    assert "zk.ins saved 5 min after zk.res" in item.why
+    _write(tmp_path / "share", {"zk.res": res, "zk.ins": edited})
+    _aged(tmp_path / "share" / "zk.ins", 7)
+    assert "zk.ins saved 7 s after zk.res" in find_inputs(str(tmp_path / "share")).items[0].why
     assert [(i.model.name, i.why) for i in find_inputs(str(tmp_path / "run")).items] == [
         ("zk.res", "")
     ]
@@ -295,7 +301,7 @@ def test_an_ins_edited_after_shelxls_last_run_is_the_structure_read(tmp_path, sh
     (item,) = find_inputs(str(tmp_path / "typo")).items
     row = run_one(item, BatchOptions("baseline", "rules", 1, tmp_path / "out", refine=False))
     assert (row["status"], row["note"]) == ("failed", item.why)
-    assert "SFAC index 9" in row["error"] and "zk.ins saved after zk.res" in item.why
+    assert "SFAC index 9" in row["error"] and "zk.ins saved 5 min after zk.res" in item.why
 
 
 def test_a_solution_saved_with_a_bom_and_crlf_is_still_shelxts(tmp_path, shared_data):
@@ -369,7 +375,8 @@ def test_a_structure_without_reflections_says_why_in_its_row(tmp_path, shared_da
     rows = [run_one(item, options) for item in find_inputs(str(tmp_path / "data")).items]
     assert [(row["status"], row["r1"]) for row in rows] == [("ok", None), ("ok", None)]
     assert rows[0]["note"] == (
-        "model only: no reflections (looked for alone.hkl and alone.fcf beside it, any case)"
+        "model only: no reflections (looked for alone.hkl, alone.fcf and the .hkl inside "
+        "alone.cif beside it, any case)"
     )
     assert "packed.hkl.gz is there: unpack it" in rows[1]["note"]
     assert main(["batch", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
@@ -403,3 +410,149 @@ def test_real_folder_names_links_and_a_read_only_tree(tmp_path, shared_data):
     assert (out / "linked" / "e_crystalx.res").is_file()
     after = sorted((p, p.stat().st_mtime_ns) for p in tree.rglob("*") if "loop" not in p.parts)
     assert after == before
+
+
+def test_a_refinement_kept_with_its_cif_is_refined_against_the_hkl_inside(tmp_path, shared_data):
+    """SHELXL 2014+ writes name.cif beside name.res with the .hkl inside (_shelx_hkl_file), and
+    a folder kept as deposited drops the .hkl: FinalCif's DK_Zucker2_0m.cif beside SHELXL's
+    DK_zucker2_0m.res (its case as SHELXL wrote it). Main assigned the .res without reflections
+    ('model only'), the CIF left out; the .res is now refined against the .hkl in the CIF,
+    the same reflections as the .hkl itself. A CIF without the .hkl inside is no reflections."""
+    import numpy as np
+
+    from crystalx_core.io import find_reflections
+
+    _write(tmp_path / "kept", {"DK_zucker2_0m.res": SUCROSE.read_text()})
+    shutil.copy(BENCHMARK / "FC_sucrose" / "model.cif", tmp_path / "kept" / "DK_Zucker2_0m.cif")
+    assert _chosen(tmp_path / "kept") == [
+        ("DK_zucker2_0m.res", "DK_Zucker2_0m.cif", ["DK_Zucker2_0m.cif"])
+    ]
+    (item,) = find_inputs(str(tmp_path / "kept")).items
+    loaded = item.load()
+    inside, alone = find_reflections(loaded), loaded.read(BENCHMARK / "FC_sucrose" / "data.hkl")
+    assert len(inside.indices) == len(alone.indices) > 1000
+    assert np.array_equal(inside.indices, alone.indices)
+    assert np.array_equal(inside.intensities, alone.intensities)
+    from crystalx_core.cli import _files_read  # not on main, whose line was 'with x.cif, not x.cif'
+
+    row = {"model": str(item.model), "hkl": inside.path, "left_out": list(map(str, item.left_out))}
+    line = "read DK_zucker2_0m.res with the .hkl inside DK_Zucker2_0m.cif"
+    assert _files_read(row, no_refine=False) == line
+    # SHELXL's CIF without the .hkl (an older SHELXL, or one cut for a journal): model only
+    _write(
+        tmp_path / "cut", {"x.res": SUCROSE.read_text(), "x.cif": "data_x\n_cell_length_a 7.7\n"}
+    )
+    (item,) = find_inputs(str(tmp_path / "cut")).items
+    assert item.load().reflections_file() is None
+
+
+def test_a_crystal_solved_in_a_subfolder_is_run_once_without_its_unsolved_ins(tmp_path):
+    """CrysAlisPro leaves exp_1/exp_1.ins (cell and contents, no atoms) with exp_1.hkl, and
+    AutoChem solves and refines a copy in exp_1/struct/olex2_exp_1/ (FlorianMeurer/
+    plugin-SISYPHOS reads exp_1/struct/olex2_exp_1/exp_1.ins there). Main ran the structure
+    there and failed the crystal again on exp_1.ins ('a structure still to solve'); that .ins
+    is now left out of the structure below it, the row's note saying why. An unsolved .ins
+    whose name is not solved below still runs (and fails, saying to solve it)."""
+    res = SUCROSE.read_text()
+    _write(
+        tmp_path / "exp_1",
+        {"exp_1.ins": _xprep_ins(res), "exp_1.hkl": HKL, "exp_1.cif_od": "data_od\n"},
+    )
+    _write(
+        tmp_path / "exp_1" / "struct" / "olex2_exp_1",
+        {"exp_1.ins": res, "exp_1.res": res, "exp_1.hkl": HKL},
+    )
+    _write(tmp_path / "lab", {"x.ins": _xprep_ins(res), "sub/y.res": res})
+    items = find_inputs(str(tmp_path)).items
+    assert [(item.label, item.model.name) for item in items] == [
+        ("exp_1/struct/olex2_exp_1/exp_1", "exp_1.res"),
+        ("lab/sub/y", "y.res"),
+        ("lab/x", "x.ins"),
+    ]
+    assert [p.relative_to(tmp_path).as_posix() for p in items[0].left_out] == [
+        "exp_1/exp_1.ins",
+        "exp_1/struct/olex2_exp_1/exp_1.ins",
+    ]
+    assert items[0].why == "exp_1/exp_1.ins left out: no atoms, the crystal before it was solved"
+
+
+def test_a_datasets_frames_are_passed_over_as_the_tree_is_listed(tmp_path):
+    """APEX leaves thousands of .sfrm frames in each dataset folder (CrysAlisPro its .rodhypix
+    images): main held a path for every file of the tree before choosing the structures
+    (+184 MiB of RSS for 200 datasets of 3000 frames, docs/benchmarks.md); the files kept are
+    those named as structures, in any case."""
+    from crystalx_core.batch_inputs import model_files
+
+    _write(tmp_path / "s1", {"s1.res": "x", "S1.INS": "x", "s1.hkl": HKL, "s1.cif": "data_s1\n"})
+    _write(tmp_path / "s1", {f"s1_01_{k:04d}.sfrm": "" for k in range(50)} | {"s1.p4p": ""})
+    _write(tmp_path / "s1" / "struct", {"exp.rodhypix": "", "exp.mcif": "data_m\n"})
+    found, unsearched = model_files(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "s1/S1.INS",
+        "s1/s1.cif",
+        "s1/s1.res",
+        "s1/struct/exp.mcif",
+    ]
+    assert unsearched == []
+
+
+def test_a_cif_of_another_crystal_beside_a_res_is_not_its_reflections(tmp_path, shared_data):
+    """A name.cif beside name.res may be another structure's (a CIF saved over by the next
+    dataset's, or named alike): SHELXL's CIF of L-alanine (XH_alanine's model.cif, with its
+    _shelx_hkl_file) beside sucrose's .res passed the reflection checks (2496 reflections
+    read in sucrose's cell) and was refined against: the row failed at R1 0.53, 'another
+    crystal's' (a crystal of a nearer cell would pass). The CIF's cell is read against the
+    .res's CELL: another is not read (model only), and the row and solve's error say why."""
+    from crystalx_core.errors import InputError
+    from crystalx_core.io import solve_reflections
+
+    _write(tmp_path, {"x.res": SUCROSE.read_text()})
+    shutil.copy(BENCHMARK / "XH_alanine" / "model.cif", tmp_path / "x.cif")
+    (item,) = find_inputs(str(tmp_path)).items
+    loaded = item.load()
+    assert loaded.reflections_file() is None
+    said = loaded.no_reflections_note()
+    assert "the .hkl inside x.cif beside it" in said
+    assert "x.cif's .hkl (data_iam) not read: its cell (5.9279 12.2597 5.7939 90 90 90)" in said
+    with pytest.raises(InputError) as error:
+        solve_reflections(loaded, None)
+    assert "x.cif's .hkl (data_iam) not read" in str(error.value)
+
+
+def test_a_cif_block_named_as_another_file_writes_outputs_of_its_own(tmp_path, shared_data):
+    """zk.cif of two structures (data_a, data_b) beside SHELXT's zk_a.res: the block's name,
+    zk_a, is the .res's, and both jobs wrote zk_a_crystalx.*, the second replacing the first's
+    (and a rerun redid both, each report naming the other's input). The block is named
+    zk_cif_a, its row saying so."""
+    import gemmi  # after crystalx_core (imported above), as cctbx needs
+
+    block = gemmi.cif.read(str(BENCHMARK / "XH_alanine" / "model.cif")).sole_block()
+    block.set_pair("_shelx_hkl_file", "?")  # the blocks' atoms are what matter here
+    text = []
+    for name in ("a", "b"):
+        block.name = name
+        text.append(block.as_string())
+    _write(tmp_path, {"zk.cif": "\n".join(text), "zk_a.res": SUCROSE.read_text()})
+    items = find_inputs(str(tmp_path)).items
+    options = BatchOptions(out=tmp_path / "out")
+    assert [(i.label, i.model.name, output_prefix(i, options).name) for i in items] == [
+        ("zk_cif_a", "zk.cif", "zk_cif_a_crystalx"),
+        ("zk_b", "zk.cif", "zk_b_crystalx"),
+        ("zk_a", "zk_a.res", "zk_a_crystalx"),
+    ]
+    assert items[0].why == "named zk_cif_a, as zk_a is another file's name here"
+
+
+def test_an_unsolved_ins_is_kept_where_the_same_name_below_is_another_crystal(tmp_path):
+    """exp_1/exp_1.ins still to solve, and exp_1/old/exp_1.res of another crystal (L-alanine's
+    cell, not sucrose's): that is not this crystal solved, so the .ins stays a row of its own
+    (failing, saying to solve it) rather than being hidden behind another crystal's."""
+    _write(tmp_path / "exp_1", {"exp_1.ins": _xprep_ins(SUCROSE.read_text()), "exp_1.hkl": HKL})
+    shutil.copy(BENCHMARK / "XH_alanine" / "published.res", tmp_path / "exp_1" / "exp_1.res")
+    (tmp_path / "exp_1" / "old").mkdir()
+    (tmp_path / "exp_1" / "exp_1.res").rename(tmp_path / "exp_1" / "old" / "exp_1.res")
+    items = find_inputs(str(tmp_path)).items
+    assert [(item.label, item.left_out, item.why) for item in items] == [
+        ("exp_1/exp_1", (), ""),
+        ("exp_1/old/exp_1", (), ""),
+    ]

@@ -10,6 +10,7 @@ import pytest
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import (
     PRIOR_FLOOR,
+    SiteEvidence,
     SiteFit,
     fobs_priors,
     posterior,
@@ -74,6 +75,21 @@ def test_the_count_is_weighed_in_electrons_with_heavy_tails():
     assert posterior(clean, 1.0, 0.25, {"Cl": 0.95, "S": 0.05})["S"] > 0.95
     far = log_likelihoods({"C": (3.0, 0.0), "N": (3.0, 0.0)}, 1.0, 1.0 / SPREAD_SHARE, 0.0)
     assert 1.0 < math.exp(far["C"] - far["N"]) < 4.0
+
+
+def test_a_site_not_weighed_says_why_in_its_one_line():
+    """FC_SH2185's C18B (PART 2 at occupancy 0.09, ../shared/data/benchmark/FC_SH2185, its
+    `assign --hkl` evidence as written): main's line was 'refined as 10.4 e; not weighed',
+    a count that is not its element's with no word of why; the panel's cell and the
+    plugin's table show this line."""
+    part = SiteEvidence(10.39, 0.84, before="C", decision="C")
+    part.reason = "disordered or partly occupied: not weighed"
+    assert part.summary() == "refined as 10.4 e; disordered or partly occupied: not weighed"
+    short = SiteEvidence(2.1, 0.5, before="C", decision="C")
+    short.reason = "refined as 2.1 e, 4.2 widths short of every candidate (C, N): partly occupied"
+    assert short.summary() == short.reason  # the count said once
+    weighed = SiteEvidence(7.9, 0.43, before="N", decision="O", posterior={"O": 0.98, "N": 0.02})
+    assert weighed.summary() == "refined as 7.9 e; O 0.98, N 0.02"
 
 
 def test_z_neighbours():

@@ -91,9 +91,9 @@ def test_the_panel_refuses_a_fifo_as_an_assignment_file(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     from crystalx_core.errors import InputError
-    from crystalx_core.panel.rows import read_rows
+    from crystalx_core.panel.rows import read_assignment
 
     os.mkfifo(tmp_path / "x_crystalx.json")
-    reading = ThreadPoolExecutor(1).submit(read_rows, tmp_path / "x_crystalx.json")
+    reading = ThreadPoolExecutor(1).submit(read_assignment, tmp_path / "x_crystalx.json")
     with pytest.raises(InputError, match="not a regular file"):
         reading.result(timeout=10)

@@ -429,7 +429,7 @@ def test_an_answer_for_a_model_the_user_edited_meanwhile_is_not_shown_or_applied
         assert state.model_state() == after and state.labels == {}
         assert session.messages[-1].startswith("the model changed while the core worked (")
         assert session.messages[-1].endswith("the answer is not shown or applied: ask again")
-    assert not (Path(state.params["_data_dir"]) / "crystalx_last.json").exists()
+    assert not Path(session.answer_path).exists()
     state.functions["crystalx.assign"]()  # left alone, the same answer applies
     state.pump(lambda: plugin.job is None and not state.scheduled)
     assert state.find("C3") is not None and session.messages[-1].startswith("applied 1 commands")
@@ -631,7 +631,7 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
     """Issue 23: where the reflections were weighed, the labels, the HTML table and the file
     the Qt panel reads carry the data's count, posterior and decision with its reason."""
     from crystalx_core.element_evidence import SiteEvidence
-    from crystalx_core.panel.rows import read_rows
+    from crystalx_core.panel.rows import read_assignment
 
     state, plugin = ethanol
     session = plugin._session()
@@ -665,7 +665,7 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
     assert "<td>O 0.40</td><td>N 0.60</td>" in html  # the element's own probability
     assert "colspan='7'>not atoms: Q1" in html
     assert session.messages[-1] == "O1: N → O by the data: " + changed.reason
-    _, rows = read_rows(Path(state.params["_data_dir"]) / "crystalx_last.json")
+    rows = read_assignment(Path(session.answer_path)).rows
     assert [r.changed_from for r in rows] == ["", "", "N"] and rows[2].by_data.startswith(
         "refined as 7.9 e"
     )
@@ -677,8 +677,8 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
 # --- 12, 13. the probability panel ----------------------------------------------------------------
 
 
-def answer_file(folder):
-    path = Path(folder) / "crystalx_last.json"
+def answer_file(folder, name="crystalx_last.json"):
+    path = Path(folder) / name
     sites = [
         {
             "label": "Q1",
@@ -716,7 +716,7 @@ def answer_file(folder):
 def test_12_a_panel_that_cannot_start_is_reported_with_its_last_error_line(ethanol, monkeypatch):
     pytest.importorskip("PySide6.QtWidgets")
     state, plugin = ethanol
-    answer_file(state.params["_data_dir"])
+    answer_file(*os.path.split(plugin._session().answer_path))  # the file its panel watches
     state.params["crystalx.core_interpreter"] = sys.executable
     monkeypatch.setenv(
         "QT_QPA_PLATFORM", "xcb"
@@ -734,7 +734,7 @@ def test_12_a_panel_that_cannot_start_is_reported_with_its_last_error_line(ethan
 def test_13_a_row_clicked_in_the_panel_selects_and_centres_the_atom_in_olex2(ethanol, monkeypatch):
     pytest.importorskip("PySide6.QtWidgets")
     state, plugin = ethanol
-    answer_file(state.params["_data_dir"])
+    answer_file(*os.path.split(plugin._session().answer_path))  # the file its panel watches
     state.params["crystalx.core_interpreter"] = sys.executable
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     state.functions["crystalx.panel"]()
@@ -806,10 +806,11 @@ def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answ
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     import io
-    from crystalx_core.panel.rows import read_rows
+    from PySide6.QtCore import Qt
+    from crystalx_core.panel.rows import read_assignment
     from crystalx_core.panel.window import LOW, Link, PanelWindow
 
-    _, rows = read_rows(answer_file(tmp_path))
+    rows = read_assignment(answer_file(tmp_path)).rows
     assert [r.low(0.9) for r in rows] == [False, True] and rows[
         0
     ].evidence == "Q-peak height 3.20 e/Å³"
@@ -818,12 +819,12 @@ def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answ
     window = PanelWindow(tmp_path / "crystalx_last.json", link)
     window.show()
     deadline = time.monotonic() + 5
-    while not window.table.selectedItems() and time.monotonic() < deadline:
+    while not window.selected_labels() and time.monotonic() < deadline:
         app.processEvents()
-    row = window.table.currentRow()
-    assert window.table.item(row, 1).text() == "N1"  # Olex2's selection arrived
-    assert window.table.item(row, 6).background().color() == LOW  # p(H) 0.09
-    window.table.cellClicked.emit(row, 0)
+    current = window.table.currentIndex()
+    assert current.siblingAtColumn(1).data() == "N1"  # Olex2's selection arrived
+    assert current.siblingAtColumn(6).data(Qt.BackgroundRole) == LOW  # p(H) 0.09
+    window.table.clicked.emit(current)
     assert out.getvalue().splitlines()[-1] == "select Q2"
     image = window.histogram.grab().toImage()
     dark = sum(
@@ -1013,7 +1014,7 @@ def test_a_full_disk_keeps_the_panels_answer_file_and_says_so_in_one_line(ethano
         "reflections": {"path": "/data/structure.hkl", "r1": 0.04, "wr2": 0.1, "changed": 0},
     }
     session.show(model_of(state), result)
-    saved = small_disk / "crystalx_last.json"
+    saved = Path(session.answer_path)
     assert json.loads(saved.read_text())["result"] == result
     fill(small_disk, leave=0)
     before = snapshot(small_disk)
@@ -1045,13 +1046,12 @@ for thread in threads:
 
 
 def test_two_olex2_windows_saving_at_once_neither_fails_nor_tears(tmp_path):
-    """Two Olex2 windows share one data folder, where the plugin saves crystalx_last.json and
+    """Two Olex2 windows share one data folder, where the plugin saves its answers and
     crystalx.phil (session.write_whole). With one fixed temporary name (crystalx_last.json.tmp)
     a window's save truncated the other's temporary and renamed it away: the other failed
     with 'No such file or directory' (34 of 120 saves from 6 writers), or a torn file was
     renamed into place. Threads stand for the windows (outside the double, whose GIL is
     Olex2's)."""
-    path = tmp_path / "crystalx_last.json"
     done = subprocess.run(
         [sys.executable, "-c", SAVING_WINDOWS, str(tmp_path)],
         cwd=PLUGIN,
@@ -1060,8 +1060,46 @@ def test_two_olex2_windows_saving_at_once_neither_fails_nor_tears(tmp_path):
         timeout=300,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")  # no window said a word
-    assert json.loads(path.read_text())["window"] == str(tmp_path)
-    assert [name.name for name in tmp_path.iterdir()] == ["crystalx_last.json"]
+    (saved,) = tmp_path.iterdir()  # one window's answer (one process: one name), whole
+    assert saved.name.startswith("crystalx_last_") and saved.name.endswith(".json")
+    assert json.loads(saved.read_text())["window"] == str(tmp_path)
+
+
+ONE_WINDOW = """
+import json, sys
+from crystalx_plugin.session import Session
+
+session = Session(None, None, None, None, None, sys.argv[1])
+session.save_answer({"structure": sys.argv[2], "result": {"sites": []}})
+print(session.answer_path)
+"""
+
+
+def test_two_olex2_windows_each_keep_their_own_answer_for_their_panel(tmp_path):
+    """Olex2's data folder is one per installation and user (patchapi.h ComposeInstanceDir),
+    shared by every window open. Main saved each window's answer as crystalx_last.json there:
+    the second window's answer replaced the first's, and the first window's panel showed the
+    other structure. Each window (process) now has its own file, the one its panel is given;
+    an answer a closed window left a week ago is removed, a recent one kept."""
+    stale, recent = tmp_path / "crystalx_last_1.json", tmp_path / "crystalx_last_2.json"
+    for path, age in ((stale, 8 * 24 * 3600), (recent, 3600)):
+        path.write_text("{}")
+        os.utime(path, (time.time() - age, time.time() - age))
+    paths = {}
+    for structure in ("first.res", "second.res"):  # two Olex2 processes, one after the other
+        done = subprocess.run(
+            [sys.executable, "-c", ONE_WINDOW, str(tmp_path), structure],
+            cwd=PLUGIN,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        paths[structure] = Path(done.stdout.strip())
+    assert paths["first.res"] != paths["second.res"]
+    for structure, path in paths.items():
+        assert path.parent == tmp_path and json.loads(path.read_text())["structure"] == structure
+    assert not stale.exists() and recent.exists()
 
 
 # --- the Olex2 calls as its source has them (session 12) ----------------------------------------

@@ -218,32 +218,43 @@ def _three_places(model):
     return model.with_sites([s for s in model.sites if s.label not in ("O5", "C8")] + places)
 
 
+THREE_PLACE_SHARES = {"O5": 0.5, "O6": 0.3, "O7": 0.2}
+
+
+def three_place_data(tmp_path):
+    """The sugar with its O over three whole places (_three_places), and reflections made
+    with them at THREE_PLACE_SHARES."""
+    from dataclasses import replace
+
+    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.io.hkl import Reflections
+
+    whole = _three_places(_sugar(tmp_path))
+    share = THREE_PLACE_SHARES
+    truth = whole.with_sites(
+        [replace(s, occupancy=share[s.label]) if s.label in share else s for s in whole.sites]
+    )
+    xs = to_xray_structure(truth)
+    set_dispersion(xs, truth.wavelength)
+    return whole, Reflections(*simulate_reflections(xs, 0.8, 5, 1e5), None, "simulated.hkl")
+
+
 def test_three_places_of_one_atom_are_three_parts_whose_variables_sum_to_one(tmp_path):
     """Data made with the O over three places at 0.50, 0.30 and 0.20: the three (each short)
     are PART 1, 2 and 3 on variables 2, 3 and 4 that sum to one (SHELXL's SUMP); refined by
     cctbx with the third constrained to one minus the others, the shares come back, and the
     .res holds FVAR and SUMP 1 0.01 1 2 1 3 1 4 as SHELXL expects, read back by ours and iotbx.
     Main paired the nearest two (fv, 1 - fv) and put the third on its own variable: 1.3 O."""
-    from dataclasses import replace
-
     from cctbx import xray
 
-    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
     from crystalx_core.crystallography.refine import refine
-    from crystalx_core.demo import simulate_reflections
-    from crystalx_core.io.hkl import Reflections
     from crystalx_core.io.shelx_read import parse_shelx
     from crystalx_core.io.shelx_write import new_ins_text
     from crystalx_core.partial_sites import with_free_occupancies
 
-    whole = _three_places(_sugar(tmp_path))
-    share = {"O5": 0.5, "O6": 0.3, "O7": 0.2}
-    truth = whole.with_sites(
-        [replace(s, occupancy=share[s.label]) if s.label in share else s for s in whole.sites]
-    )
-    xs = to_xray_structure(truth)
-    set_dispersion(xs, truth.wavelength)
-    reflections = Reflections(*simulate_reflections(xs, 0.8, 5, 1e5), None, "simulated.hkl")
+    whole, reflections = three_place_data(tmp_path)
+    share = THREE_PLACE_SHARES
     parted = with_free_occupancies(whole, frozenset(share))
     split = {s.label: (s.part, s.free_variable) for s in parted.sites if s.part}
     assert split == {"O5": (1, 2), "O6": (2, 3), "O7": (3, 4)}

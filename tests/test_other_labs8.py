@@ -117,6 +117,23 @@ def test_with_reflections_the_map_decides_an_inputs_hydride(shared_data, tmp_pat
     assert bool(re.search(r"\nDFIX 1\.5\d Ru1 H1\n", res)) == with_hydride  # 1.53 in the input
 
 
+def assigned_as_published(folder, stem, tmp_path):
+    """The answer of `assign STEM.cif --hkl STEM.hkl` (copied from `folder`), once every atom's
+    element and H count has been checked against the published model's."""
+    from crystalx_core.audit import published_h_counts
+
+    for name in (f"{stem}.cif", f"{stem}.hkl"):
+        shutil.copy(folder / name, tmp_path / name)
+    model, hkl = tmp_path / f"{stem}.cif", tmp_path / f"{stem}.hkl"
+    assert main(["assign", str(model), "--hkl", str(hkl), "--quiet"]) == 0
+    answer = json.loads((tmp_path / f"{stem}_crystalx.json").read_text())
+    published = read_cif(model).structure
+    heavy = [s for s in published.sites if s.element != "H"]
+    truth = {s.label: (s.element, n) for s, n in zip(heavy, published_h_counts(published))}
+    assert {a["label"]: (a["element"], a["h_count"]) for a in answer["atoms"]} == truth
+    return answer
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not (REAL / "nosphera2_Co110.hkl").exists(), reason="NoSpherA2's Co110.hkl not fetched"
@@ -126,18 +143,7 @@ def test_a_cobalt_complex_from_nospherA2_is_assigned_and_refined_as_published(tm
     HAR): every element and H count as published, its 198 lines of Fo² and σ -1.00 left out
     (SHELXL's flag), R1 0.0315 with riding H (main alike: a guard, measured in
     docs/benchmarks.md, '... eighth sweep')."""
-    for name in ("nosphera2_Co110.cif", "nosphera2_Co110.hkl"):
-        shutil.copy(REAL / name, tmp_path / name)
-    model, hkl = tmp_path / "nosphera2_Co110.cif", tmp_path / "nosphera2_Co110.hkl"
-    assert main(["assign", str(model), "--hkl", str(hkl), "--quiet"]) == 0
-    answer = json.loads((tmp_path / "nosphera2_Co110_crystalx.json").read_text())
-    from crystalx_core.audit import published_h_counts
-    from crystalx_core.io.cif import read_cif
-
-    published = read_cif(model).structure
-    heavy = [s for s in published.sites if s.element != "H"]
-    truth = {s.label: (s.element, n) for s, n in zip(heavy, published_h_counts(published))}
-    assert {a["label"]: (a["element"], a["h_count"]) for a in answer["atoms"]} == truth
+    answer = assigned_as_published(REAL, "nosphera2_Co110", tmp_path)
     assert any("198 reflection(s) with a negative sigma left out" in n for n in answer["notes"])
     assert answer["refinement"]["r1"] < 0.035
 

@@ -20,7 +20,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.shelx_read import read_shelx
-from crystalx_core.panel.rows import read_rows
+from crystalx_core.panel.rows import read_assignment
 from crystalx_core.structure import Site
 
 from installer.olex2_setup import install
@@ -194,7 +194,7 @@ def test_auto_assign_types_the_solution_and_revert_restores_it_exactly(olex2):
     assert sum(1 for a in state.live() if a.type == "H") >= 5  # riding H from hadd
     assert all(text.startswith(state.atoms[i].label + " ") for i, text in state.labels.items())
     assert "crystalx-table.htm" in state.vfs and "<tr" in state.vfs["crystalx-table.htm"]
-    assert (Path(state.params["_data_dir"]) / "crystalx_last.json").exists()
+    assert Path(plugin.session.answer_path).exists()
 
     click(state, plugin, "revert")
     assert state.model_state() == before
@@ -373,7 +373,7 @@ def test_an_atom_that_keeps_its_riding_hydrogens_shows_their_code_in_the_panel(
     assert "33 kept" in cells and "137" not in cells
     model, result = session.answer
     assert not [c for c in result["commands"] if c.startswith("hadd")]
-    _, rows = read_rows(tmp_path / "crystalx_last.json")  # the Qt panel's row says the same
+    rows = read_assignment(Path(session.answer_path)).rows  # the Qt panel's row says the same
     assert next(r for r in rows if r.label == "C41").hfix_text() == "33 kept"
 
 
@@ -433,9 +433,9 @@ def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
     marked = {state.atoms[i].label: text for i, text in state.labels.items()}
     assert sorted(marked) == ["C2", "N4"]  # the swapped pair, labelled again after Apply
     assert all(text.startswith(label + " ") and " was " in text for label, text in marked.items())
-    saved = json.loads((tmp_path / "crystalx_last.json").read_text())
+    saved = json.loads(Path(plugin.session.answer_path).read_text())
     assert all(site["evidence"] for site in saved["result"]["sites"])
-    _, rows = read_rows(tmp_path / "crystalx_last.json")  # what the Qt panel shows
+    rows = read_assignment(Path(plugin.session.answer_path)).rows  # what the Qt panel shows
     assert all(row.by_data.startswith("refined as") for row in rows)
     assert sorted(row.changed_from for row in rows if row.changed_from) == ["C", "N"]
     click(state, plugin, "revert")

@@ -27,7 +27,8 @@ metal on the bisector away from them (an aryl's ipso C on Au) has none.
      2: 0 if the angle >= 165° or it holds a C≡N (< 1.20 Å: a nitrile), 1 in an aromatic
         six-ring (below) or if a bond is shortened by > 0.04 Å (sp2), else 2;
      1: 1 for C≡C (C–C < 1.22 Å), 0 for C≡N/C≡O (< 1.20 Å), 3 on an aromatic ring atom
-        (the exocyclic bond is single), 2 for =CH2 (shortened by > 0.10 Å), else 3;
+        (the exocyclic bond is single; a disordered ring's read by flatness alone:
+        aryl_methyls), 2 for =CH2 (shortened by > 0.10 Å), else 3;
      0: 3 if bound to a metal (M–CH3), else 4.
   N  3 or more: 0; 2: 1 if the bonds are shortened by < 0.08 Å on average (amine,
      amide, pyrrole NH), else 0 (pyridine, imine), and 0 for a C=N–X outside a small ring
@@ -68,7 +69,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crystalx_core.assign.labels import element_labels
-from crystalx_core.assign.protonation import imine_ceiling
+from crystalx_core.assign.protonation import WHOLE, imine_ceiling
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.bond_valence import h_room_left, metal_valence
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
@@ -234,6 +235,9 @@ def baseline_h_counts(
             counts[-1] = min(counts[-1], metal_oxygen_room(skeleton, site, contacts))
         if site.element == "N" and metal_oxygens and imine_ceiling(skeleton, k, bonds):
             counts[-1] = 0  # its lone pair closes the angle at N, not an H
+    if metal_oxygens:  # a disordered ring's methyl too, whose ring bonds the rule above misses
+        for k in aryl_methyls(skeleton, bonds):
+            counts[k] = 3
     return counts
 
 
@@ -554,6 +558,34 @@ def metal_sp2_carbon(structure: Structure, site: Site, contacts: list) -> bool:
     centre = structure.cartesian(site.frac)
     lowest, linear = SP2_AT_METAL
     return lowest <= bond_angle(metal.cart, centre, non_metal[0].cart) < linear
+
+
+def aryl_methyls(structure: Structure, bonds: list) -> set[int]:
+    """The C sites bonded to one atom alone, an aromatic six-ring's (flat_ring_sites): methyls,
+    whatever their refined C–C. The ring's π bonds leave the exocyclic bond single, so no =CH2 or
+    ≡CH hangs there. Where the ring atom or the methyl is disordered (in a PART or partly
+    occupied) the ring is read by its flatness alone, as a crystallographer reads it: refined
+    without its restraints, malbac's half toluene keeps its plane (0.01 Å) but not its bonds
+    (0.94-1.69 Å), and its C27–C10 (1.33 Å) read as =CH2; COD 0000345's toluene about an
+    inversion centre keeps whole ring atoms, its half methyl alone marks the disorder. A C
+    bonded to a metal too (a benzyl M–CH2–Ar) is not one. `bonds`: connectivity as one
+    alternative has it."""
+    sites = structure.sites
+    terminal = [
+        k
+        for k, (site, contacts) in enumerate(zip(sites, bonds))
+        if site.element == "C" and len(contacts) == 1
+    ]
+    ends = {bonds[k][0].j for k in terminal}
+    disordered = {
+        bonds[k][0].j
+        for k in terminal
+        if any(sites[i].part != 0 or sites[i].occupancy < WHOLE for i in (k, bonds[k][0].j))
+    }
+    rings = flat_ring_sites(structure, bonds, AROMATIC_SPREAD, ends - disordered)
+    if disordered:
+        rings |= flat_ring_sites(structure, bonds, None, disordered)
+    return {k for k in terminal if bonds[k][0].j in rings}
 
 
 def metal_oxygen_room(structure: Structure, site: Site, contacts: list) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.assign.baseline import (
+    aryl_methyls,
     baseline_elements,
     baseline_h_counts,
     h_fixed,
@@ -382,9 +383,10 @@ def _placeable(
     pyridinium's (protonation.ring_nh_floor); the N of a C=N–X or N=N–X outside a small ring
     whose angle is an imine's, under 119°, is given the probability of one H or more as none:
     its lone pair, not an H, closes the angle (protonation.imine_ceiling). Where geometry
-    settles the count (a tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left. An sp2 C
-    on a metal by its M–C–C angle (baseline.metal_sp2_carbon: an M=CH–R, an M–CH=CR2) is given
-    the probability the model gave it more than one H as one: a CH2 read where the angle says
+    settles the count (a tetrahedral B's BH/BH2/BH3: h_fixed; a methyl on an aromatic ring,
+    whatever its refined C–C: aryl_methyls) that count alone is left. An sp2 C on a metal by
+    its M–C–C angle (baseline.metal_sp2_carbon: an M=CH–R, an M–CH=CR2) is given the
+    probability the model gave it more than one H as one: a CH2 read where the angle says
     CH. An O bridging two metals is weighed by how often the published models give such an O
     each count (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's
     tokens, a water for every O bonded to metals alone, did not tell it.
@@ -395,6 +397,7 @@ def _placeable(
     raised = []
     lowered = []
     folded = probabilities.copy()
+    methyls = aryl_methyls(heavy, bonds) if 3 in counts else set()
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
         if room is not None:
@@ -412,7 +415,7 @@ def _placeable(
         prior = metal_oxygen_prior(heavy, site, contacts)  # a μ2-O: what the data hold
         if prior is not None:
             weighed[k] = [prior.get(n, 0.0) for n in counts]
-        fixed = h_fixed(heavy, site, contacts)
+        fixed = 3 if k in methyls else h_fixed(heavy, site, contacts)
         if fixed is not None and fixed in counts:
             settled[k] = counts.index(fixed)
     placeable = _restricted(folded * weighed, allowed)

@@ -759,7 +759,12 @@ def _occupancy_constraints(atoms: Structure, xs) -> tuple[list, dict[int, tuple[
         for index, member_sign, member_c in [(first, sign, c), *others]:
             # every atom from the variable's value, whatever occupancy an earlier step left
             scatterers[index].occupancy = variable_occupancy((member_sign * m, member_c), values)
-        scatterers[first].flags.set_grad_occupancy(True)
+            scatterers[index].flags.set_grad_occupancy(True)
+    summed_input = _summed_input_variables(atoms.input_sums, members, values)
+    for m, ((first, sign, c), *others) in members.items():
+        if m in summed_input:
+            constraints += summed_input[m]
+            continue
         for index, other_sign, other_c in others:
             # first: c·fv or c·(1 - fv); this one: c'·fv or c'·(1 - fv), so with a = c'/c
             # a·occ(first) ∓ occ(this) = 0 on the same sign, c' on opposite ones
@@ -770,9 +775,40 @@ def _occupancy_constraints(atoms: Structure, xs) -> tuple[list, dict[int, tuple[
                     (first, index), ((a, -1.0 if same else 1.0), 0.0 if same else other_c)
                 )
             )
-            scatterers[index].flags.set_grad_occupancy(True)
     references = {m: group[0] for m, group in members.items()}
     return constraints, references
+
+
+def _summed_input_variables(sums, members: dict, values: list[float]) -> dict[int, list]:
+    """The input's SUMP c1·fv(m1) + ... + ck·fv(mk) = c as a constraint (SHELXL restrains it):
+    the last refined variable one minus the others, as the job's three places, each of its atoms
+    (c'·fv or c'·(1 - fv)) an affine function of the others' first atoms (fv = occ/c'' or
+    1 - occ/c''; a held variable counts at its value). Returns the constraints by variable."""
+    constraints = {}
+    for target, terms in sums:
+        refined = [(w, m) for w, m in terms if m in members]
+        held = [variable_occupancy((m, w), values) for w, m in terms if m not in members]
+        if len(refined) < 2 or None in held:
+            continue
+        (w_last, last), others = refined[-1], refined[:-1]
+        # fv(last) = k - sum g_i occ(first_i), fv_i = alpha_i occ(first_i) + beta_i
+        k = target - sum(held)
+        firsts, g = [], []
+        for w, m in others:
+            first, sign, c = members[m][0]
+            k -= w * (0.0 if sign > 0 else 1.0)
+            firsts.append(first)
+            g.append(w * (1 / c if sign > 0 else -1 / c) / w_last)
+        k /= w_last
+        constraints[last] = [
+            occupancy_constraints.occupancy_affine_constraint(
+                [index, *firsts],
+                [1.0, *(c * gi if sign > 0 else -c * gi for gi in g)],
+                c * k if sign > 0 else c * (1 - k),
+            )
+            for index, sign, c in members[last]
+        ]
+    return constraints
 
 
 def _smtbx_labels(n: int) -> list[str]:

@@ -416,6 +416,10 @@ def find_reflections(loaded: Loaded, where: Path | None = None) -> Reflections |
         )
     named = where == loaded.path or (where == loaded.hkl_source)
     if not named:  # the file beside it, looked for once already
+        if where.suffix.lower() == ".cif" and loaded.path.suffix.lower() in SHELX_SUFFIXES:
+            reflections.notes.insert(  # SHELXL's name.cif, no name.hkl there: said, not silent
+                0, f"reflections: the .hkl inside {where.name} beside it, no {loaded.path.stem}.hkl"
+            )
         return reflections
     from crystalx_core.io.files import reflections_beside
 
@@ -443,9 +447,10 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
     in_cif = ", and no _shelx_hkl_file or _refln loop in the CIF" if loaded.shelx is None else ""
     if loaded.refln_problem:  # the line of the loop, and why it is not read
         in_cif = f"; the CIF's own _refln loop cannot be read: {loaded.refln_problem}"
+    from crystalx_core.io.files import reflections_looked_for
+
     raise InputError(
-        f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
-        f"or .fcf beside it{in_cif})",
+        f"no reflections: pass the .hkl file ({reflections_looked_for(loaded.path)}{in_cif})",
         str(loaded.path),
         loaded.refln_problem_line,
     )

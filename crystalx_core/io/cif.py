@@ -443,6 +443,21 @@ def structure_blocks(doc: Iterable[gemmi.cif.Block]) -> list[gemmi.cif.Block]:
     ]
 
 
+def embedded_hkl_cell(path: Path, data: bytes) -> tuple[str, tuple[float, ...] | None]:
+    """(the name, the cell) of the block of a CIF whose _shelx_hkl_file cif_reflections reads
+    (the first to carry one), for the model beside it to be checked against; ('', None) where
+    none carries one or the CIF does not parse."""
+    try:
+        doc = _parse(path, data)[0]
+    except InputError:
+        return "", None
+    for block in doc:
+        if embedded_file(block, HKL_TAGS)[0] is not None:
+            cell = tuple(_number(block, tag) for tag in _CELL_TAGS)
+            return block.name, None if None in cell else cell
+    return "", None
+
+
 def structure_block_names(path: Path) -> list[str]:
     """Names of the blocks of a CIF that hold a structure, where it holds more than one (a
     journal's or Olex2's multi-structure CIF); [] otherwise, for a file that is not a .cif or

@@ -110,6 +110,11 @@ def reflections_looked_for(path: Path) -> str:
     """The names reflections_beside looked for beside `path`, said where it found none, and a
     name.hkl.gz or name.hkl.zip there to be unpacked."""
     looked = f"looked for {path.stem}.hkl and {path.stem}.fcf beside it, any case"
+    if path.suffix.lower() in (".res", ".ins"):
+        looked = (
+            f"looked for {path.stem}.hkl, {path.stem}.fcf and the .hkl inside {path.stem}.cif "
+            "beside it, any case"
+        )
     packed = {
         f"{path.stem}{kind}{pack}".casefold()
         for kind in (".hkl", ".fcf")
@@ -121,21 +126,114 @@ def reflections_looked_for(path: Path) -> str:
         entries = []
     if entries:
         there = f"{' and '.join(entries)} {'is' if len(entries) == 1 else 'are'} there"
-        return f"{looked}; {there}: unpack it to refine against it"
-    return looked
+        looked = f"{looked}; {there}: unpack it to refine against it"
+    other = other_cif_hkl(path)
+    return f"{looked}; {other}" if other else looked
 
 
 def reflections_beside(path: Path) -> Path | None:
     """name.hkl (or name.HKL, or NAME.hkl: differently_cased) beside name.ins, where SHELX
-    looks for the reflections, else the name.fcf SHELXL wrote there; None without one. Where
-    none of them is a file but one of the names is there as something else (a link into raw
-    data on a drive not mounted, a FIFO, a folder), that one, so that its reader says what it
-    is: a job saying there were none, or a batch assigning the structure unrefined without a
-    word, hid it."""
+    looks for the reflections, else the name.fcf SHELXL wrote there, else the name.cif it
+    wrote with that .hkl inside (cif_with_hkl); None without one. Where none of them is a file
+    but one of the names is there as something else (a link into raw data on a drive not
+    mounted, a FIFO, a folder), that one, so that its reader says what it is: a job saying
+    there were none, or a batch assigning the structure unrefined without a word, hid it."""
     names = [path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
     found = next((name for name in names if name.is_file()), None)
     found = found or next(filter(os.path.isfile, differently_cased(names[::2])), None)
+    found = found or cif_with_hkl(path)
     return found or next((name for name in names if os.path.lexists(name)), None)
+
+
+# the tags under which a CIF carries the .hkl it was refined against: SHELXL's, the IUCr's
+_EMBEDDED_HKL = re.compile(
+    rb"^[ \t]*_(?:shelx_hkl_file|iucr_refine_reflections_details)\s", re.M | re.I
+)
+
+
+def cif_with_hkl(path: Path) -> Path | None:
+    """name.cif (any case) beside the SHELX file name.res or name.ins where it carries the .hkl
+    of this crystal (_shelx_hkl_file: SHELXL 2014+ writes it there beside name.res), so that a
+    folder kept as it was deposited, the .hkl deleted as the CIF holds it, is still refined;
+    None otherwise (other_cif_hkl says why where one is there)."""
+    return _cif_hkl(path)[0]
+
+
+def other_cif_hkl(path: Path) -> str:
+    """Why name.cif beside `path`, which carries an .hkl, is not read as its reflections (its
+    cell is not the model's: another structure's CIF under that name); '' otherwise."""
+    return _cif_hkl(path)[1]
+
+
+# a CIF's cell and the model's CELL agree to this (SHELXL writes the CIF's from CELL, rounded
+# to its su); another structure's, or a dataset at another temperature, differs by more
+CELL_LENGTH_AGREE = 2e-3  # relative
+CELL_ANGLE_AGREE = 0.2  # degrees
+_CELL_LINE = re.compile(rb"^[ \t]*CELL[ \t]+\S+((?:[ \t]+\S+){6})", re.M | re.I)
+_CIF_CELL = [
+    re.compile(rb"^[ \t]*_cell[._]%s[ \t]+([-+.\d]+)" % tag, re.M | re.I)
+    for tag in (
+        b"length_a",
+        b"length_b",
+        b"length_c",
+        b"angle_alpha",
+        b"angle_beta",
+        b"angle_gamma",
+    )
+]
+
+
+def model_cell(path: Path) -> tuple[float, ...] | None:
+    """The unit cell of a SHELX file (its CELL) or of a CIF of one structure (its _cell_*),
+    read from the text alone, for two files to be told the same crystal's or not; None where
+    it cannot be read."""
+    try:
+        data = path.read_bytes() if path.stat().st_size <= MAX_INPUT_BYTES else b""
+    except OSError:
+        return None
+    try:
+        if path.suffix.lower() in (".res", ".ins"):
+            found = _CELL_LINE.search(data)
+            return tuple(float(v) for v in found[1].split()) if found else None
+        found = [tag.search(data) for tag in _CIF_CELL]
+        return tuple(float(f[1]) for f in found) if all(found) else None
+    except ValueError:
+        return None
+
+
+def _cif_hkl(path: Path) -> tuple[Path | None, str]:
+    """(name.cif beside `path` with this crystal's .hkl inside, ''), or (None, why a name.cif
+    with an .hkl inside is not this crystal's: its block's cell, read against the CELL of
+    `path`, differs), or (None, '') without one."""
+    if path.suffix.lower() not in (".res", ".ins"):
+        return None, ""
+    for cif in differently_cased([path.with_suffix(".cif")]):
+        try:
+            if not cif.is_file() or cif.stat().st_size > MAX_INPUT_BYTES:
+                continue
+            data = cif.read_bytes()
+        except OSError:
+            continue
+        ours = model_cell(path) if _EMBEDDED_HKL.search(data) else None
+        if ours is None:
+            continue
+        from crystalx_core.io.cif import embedded_hkl_cell
+
+        block, theirs = embedded_hkl_cell(cif, data)
+        if theirs is not None and same_cell(ours, theirs):
+            return cif, ""
+        said = " ".join(f"{v:g}" for v in theirs) if theirs else "none"
+        return None, (
+            f"{cif.name}'s .hkl (data_{block}) not read: its cell ({said}) is not "
+            f"{path.name}'s ({' '.join(f'{v:g}' for v in ours)}), another crystal's"
+        )
+    return None, ""
+
+
+def same_cell(ours: tuple[float, ...], theirs: tuple[float, ...]) -> bool:
+    """Whether two cells are one crystal's, to CELL_LENGTH_AGREE and CELL_ANGLE_AGREE."""
+    lengths = all(abs(a - b) <= CELL_LENGTH_AGREE * a for a, b in zip(ours[:3], theirs[:3]))
+    return lengths and all(abs(a - b) <= CELL_ANGLE_AGREE for a, b in zip(ours[3:], theirs[3:]))
 
 
 def file_stamp(path) -> list | None:

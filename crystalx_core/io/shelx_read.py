@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -447,6 +448,7 @@ class ShelxFile:
             title=self.title,
             source=self.path,
             free_variable_values=tuple(self.fvars[1:]),
+            input_sums=occupancy_sums(self),
             dispersion=dict(self.dispersion),
         )
 
@@ -580,32 +582,67 @@ def _variable(code: float) -> tuple[int, float]:
 _VARIABLE_TARGETS = frozenset(("DFIX", "DANG", "CHIV"))
 
 
+def _flattened(lines) -> Iterator[ShelxLine]:
+    """The lines in file order, those of +include files where they are included."""
+    for line in lines:
+        if line.kind == "include":
+            yield from _flattened(line.included)
+        else:
+            yield line
+
+
+def _occupancy_sum(line: ShelxLine) -> tuple[float, tuple[tuple[float, int], ...]] | None:
+    """SUMP c sigma c1 m1 c2 m2 ... over two or more free variables (m >= 2) as (c, ((c1,
+    m1), (c2, m2), ...)); None for any other line."""
+    if line.kind != "instruction" or line.keyword != "SUMP":
+        return None
+    numbers = [float(w) for w in line.fields if _is_number(w)]
+    variables = numbers[3::2]
+    if len(numbers) != len(line.fields) or len(numbers) % 2 or len(variables) < 2:
+        return None
+    if not all(m == int(m) and m >= 2 for m in variables):
+        return None
+    return numbers[0], tuple(zip(numbers[2::2], map(int, variables)))
+
+
+def occupancy_sums(shelx: ShelxFile) -> tuple[tuple[float, tuple[tuple[float, int], ...]], ...]:
+    """The file's SUMP over free variables: the linear sums SHELXL restrains them to (SHELXL
+    manual, SUMP), as a three-place disorder's variables are held to one
+    (Structure.input_sums)."""
+    return tuple(filter(None, map(_occupancy_sum, _flattened(shelx.lines))))
+
+
 def occupancy_variables(shelx: ShelxFile) -> set[int]:
     """The free variables (m >= 2) that only tie occupancies: named by sof codes and by no
-    coordinate, U, restraint target, AFIX/HFIX distance or U, or SUMP. Those SHELXL refines as
-    occupancies alone; the refinement here refines them so and holds any other (a distance on
-    fv(2) as well) fixed."""
+    coordinate, U, restraint target, AFIX/HFIX distance or U, or SUMP but one summing two or
+    more variables (occupancy_sums). Those SHELXL refines as occupancies alone; the refinement
+    here refines them so (under their SUMP) and holds any other (a distance on fv(2) as well)
+    fixed."""
     in_sof, elsewhere = set(), set()
-
-    def walk(lines):
-        for line in lines:
-            if line.kind == "include":
-                walk(line.included)
-            elif isinstance(line, AtomLine):
-                in_sof.add(_variable(line.sof_code)[0])
-                elsewhere.update(_variable(c)[0] for c in (*line.xyz_codes, *line.u_codes))
-            elif line.kind == "instruction":
-                numbers = [float(w) for w in line.fields if _is_number(w)]
-                if line.keyword == "SUMP":  # SUMP c sigma c1 m1 c2 m2 ...
-                    elsewhere.update(int(abs(v)) for v in numbers[3::2])
-                elif line.keyword in _VARIABLE_TARGETS and numbers:
-                    elsewhere.add(_variable(numbers[0])[0])
-                elif line.keyword in ("AFIX", "HFIX"):  # AFIX mn d sof U, HFIX mn U d
-                    d_and_u = numbers[1:4:2] if line.keyword == "AFIX" else numbers[1:3]
-                    elsewhere.update(_variable(v)[0] for v in d_and_u)
-
-    walk(shelx.lines)
-    return {m for m in in_sof - elsewhere if 2 <= m <= len(shelx.fvars)}
+    for line in _flattened(shelx.lines):
+        if isinstance(line, AtomLine):
+            in_sof.add(_variable(line.sof_code)[0])
+            elsewhere.update(_variable(c)[0] for c in (*line.xyz_codes, *line.u_codes))
+        if line.kind != "instruction":
+            continue
+        numbers = [float(w) for w in line.fields if _is_number(w)]
+        if line.keyword == "SUMP" and not _occupancy_sum(line):  # SUMP c sigma c1 m1 ...
+            elsewhere.update(int(abs(v)) for v in numbers[3::2])
+        elif line.keyword in _VARIABLE_TARGETS and numbers:
+            elsewhere.add(_variable(numbers[0])[0])
+        elif line.keyword in ("AFIX", "HFIX"):  # AFIX mn d sof U, HFIX mn U d
+            d_and_u = numbers[1:4:2] if line.keyword == "AFIX" else numbers[1:3]
+            elsewhere.update(_variable(v)[0] for v in d_and_u)
+    refined = {m for m in in_sof - elsewhere if 2 <= m <= len(shelx.fvars)}
+    # a SUMP left with one refined variable fixes it by the held ones: held too, as each that
+    # holds may leave another SUMP with one (fv2 a DFIX target, SUMP 1 0.01 1 2 1 3: fv3 held)
+    summed = [{m for _, m in terms} for _, terms in occupancy_sums(shelx)]
+    # SUMPs sharing a variable are held as main held any SUMP: the refinement holds one sum
+    # exactly per last variable, and would drop all but one of them
+    refined -= {m for a, b in combinations(summed, 2) if a & b for m in a | b}
+    while alone := set().union(*(ms & refined for ms in summed if len(ms & refined) == 1)):
+        refined -= alone
+    return refined
 
 
 def _check_cell(cell: tuple[float, ...], path: str, line: int) -> None:

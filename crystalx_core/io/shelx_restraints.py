@@ -27,8 +27,9 @@ client's DFIX, DANG or SADI holding that list (the atom of every residue holding
 more side by side: all Olex2 sends for O1_*, in PART 0 too), or pairing two atoms of different
 non-zero PARTs, which never coexist, is left out the same way. A DFIX, DANG, SADI or
 FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); a residue the model lacks,
-or an image in another kind is left out with a note; SAME, which SHELXL turns into SADI
-restraints, is named with its lines. A
+or an image in another kind is left out with a note; SAME becomes the SADI restraints SHELXL
+makes of it (_same_as_sadi), or where it cannot (by residue class, an atom dropped) is named
+with its lines. A
 DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
 it stands for at the input's value: iotbx reads the number as written. A negative target is
 SHELXL's anti-bumping restraint, applied only while the distance is under |d| (SHELXL manual,
@@ -38,7 +39,7 @@ the distance to the negative number, pulling the atoms together, so it is left o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.shelx_names import (
@@ -48,8 +49,9 @@ from crystalx_core.io.shelx_names import (
     _residue_classes,
     _residues_of,
 )
-from crystalx_core.io.shelx_write import _atom_region, _read_sites, _renamed_and_gone
+from crystalx_core.io.shelx_write import _atom_region, _num, _read_sites, _renamed_and_gone
 from crystalx_core.errors import InputError
+from crystalx_core.geometry import connectivity, identity_operator
 from crystalx_core.io.shelx_read import AtomLine, ShelxFile, decode_parameter
 from crystalx_core.residues import bare_label, residue_address, residue_number
 from crystalx_core.structure import Site, Structure
@@ -61,6 +63,10 @@ VARIABLE_TARGETS = frozenset(("DFIX", "DANG"))
 # a DFIX/DANG target under this is a distance as written, above it a free variable (SHELXL
 # manual, DFIX: 'Fixing d by adding 10 is not allowed, so the value may lie between 0 and 15')
 MAX_WRITTEN_TARGET = 15.0
+# SAME's default s1 (s2 twice it) and SHELXL's bond tolerance (CONN: r1 + r2 + 0.5 Å), by which
+# SAME finds its 1,2 and 1,3 distances (SHELXL manual, SAME and CONN)
+SAME_S1 = 0.02
+CONN_TOLERANCE = 0.5
 # restraints smtbx has no reader for: the refinement goes on without them, with a note
 UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
 # restraints iotbx applies to an EQIV's image (restraint_parser: sym_ops for DFIX, DANG, SADI,
@@ -99,6 +105,7 @@ class _Candidate:
     unread: bool = False  # by residue, or in an include file
     peak: bool = False  # names a Q-peak (PEAK_WORD)
     wrong: str = ""  # why, read as written, it would restrain the wrong atoms (EVERY_RESIDUE)
+    same: bool = False  # a SADI made of a SAME (_same_as_sadi)
 
 
 def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple[list[str], str]:
@@ -112,11 +119,19 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
     sites = [site for site in structure.sites if not site.is_peak]
     renamed, gone_atoms = _renamed_and_gone(sites, _read_sites(origins), structure)
-    order = [  # the file's atoms in its order, under the job's labels: what a range spans
-        (renamed.get(site.label.upper(), site.label), is_hydrogen(site.element or ""))
-        for site in (line.site for line in origins.values() if line.site)
-        if site.label.upper() not in gone_atoms
+    placed = [  # the file's atoms in its order, under the job's labels (None: one it dropped)
+        (
+            number,
+            None
+            if site.label.upper() in gone_atoms
+            else renamed.get(site.label.upper(), site.label),
+            is_hydrogen(site.element or ""),
+        )
+        for number, site in ((n, line.site) for n, line in origins.items() if line.site)
     ]
+    order = [(label, hydrogen) for _, label, hydrogen in placed if label]  # what a range spans
+    hydrogens = {label.upper() for label, hydrogen in order if hydrogen}
+    bonds = _Bonds(structure)
     classes = _residue_classes(lines[:end])
     known = {label.upper() for label, _ in order} | gone_atoms  # what the file's atoms are
     candidates, equivalents = [], {}
@@ -148,17 +163,125 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
                     # its atoms share residue 0 with the main ones, which it must not restrain
                     candidates.append(_Candidate(line.keyword, words, where, unread=True))
                     continue
+            expanded = _ranges_expanded([line.keyword] + named, order)
+            gone = any(word.upper() in gone_atoms for word in named)
+            if line.keyword == "SAME" and not several and not gone and include is None:
+                following = [label for n, label, h in placed if n > line.number and not h]
+                same = _same_as_sadi(expanded[1:], following, bonds, hydrogens)
+                if same:
+                    candidates += [_Candidate("SADI", w, where, same=True) for w in same]
+                    continue
             candidates.append(
-                _Candidate(
-                    line.keyword,
-                    _ranges_expanded([line.keyword] + named, order),
-                    where,
-                    gone=any(word.upper() in gone_atoms for word in named),
-                    unread=include is not None,
-                )
+                _Candidate(line.keyword, expanded, where, gone=gone, unread=include is not None)
             )
     labels = {label.upper() for label, _ in order}
-    return _carried(candidates, shelx_file.fvars, labels, equivalents)
+    return _carried(_merged_sadi(candidates), shelx_file.fvars, labels, equivalents)
+
+
+class _Bonds:
+    """The model's bonds within the asymmetric unit as SHELXL's connectivity table makes them
+    (CONN: d < r1 + r2 + 0.5 Å, PART rules), pairs of labels in upper case; made when first
+    asked (a SAME)."""
+
+    def __init__(self, structure: Structure):
+        self.structure = structure
+        self._pairs: set[frozenset[str]] | None = None
+
+    def __contains__(self, pair: frozenset[str]) -> bool:
+        if self._pairs is None:
+            model = self.structure.with_sites([s for s in self.structure.sites if not s.is_peak])
+            identity = identity_operator(model)
+            labels = [site.label.upper() for site in model.sites]
+            self._pairs = {
+                frozenset((labels[c.i], labels[c.j]))
+                for contacts in connectivity(model, CONN_TOLERANCE)
+                for c in contacts
+                if c.op == identity and not any(c.shift)
+            }
+        return pair in self._pairs
+
+
+def _same_as_sadi(
+    words: list[str], following: list[str | None], bonds: _Bonds, hydrogens: set[str]
+) -> list[list[str]]:
+    """SAME s1 s2 atoms (ranges spelt out) as the SADI restraints SHELXL makes of it (manual,
+    SAME): the atoms against as many of the non-H atoms `following` the line, each 1,2
+    distance among those (bonded within the asymmetric unit) and each 1,3 (both bonded to a
+    third of them) restrained with s1 (0.02) and s2 (2 s1) to the partner distance in the
+    SAME's list, the following atoms' pair first, as Olex2 generates them 'to match ShelXL'
+    (xlib/samegroup.cpp TSameGroup::get_generator, xlib DistanceGenerator::Generate); [] where
+    the line cannot be read so (too few atoms follow or one the job dropped, a word that is no
+    atom or an H, which SHELXL's count of the following atoms leaves out), which leaves it to
+    the note."""
+    numbers = words[: next((k for k, w in enumerate(words) if not _number(w)), len(words))]
+    words = words[len(numbers) :]
+    if len(numbers) > 2 or not words or any(_number(w) or w in "<>" or "_$" in w for w in words):
+        return []
+    if any(w.upper() in hydrogens for w in words) or len({w.upper() for w in words}) < len(words):
+        return []
+    if len(following) < len(words) or None in following[: len(words)]:
+        return []
+    s1 = float(numbers[0]) if numbers else SAME_S1
+    s2 = float(numbers[1]) if len(numbers) > 1 else 2 * s1
+    reference = following[: len(words)]
+    upper = [label.upper() for label in reference]
+
+    def bonded(i: int, j: int) -> bool:
+        return frozenset((upper[i], upper[j])) in bonds
+
+    out = []
+    for i in range(len(words)):
+        for j in range(i + 1, len(words)):
+            if {upper[i], upper[j]} == {words[i].upper(), words[j].upper()}:
+                continue  # the distance itself
+            if bonded(i, j):
+                sigma = s1
+            elif any(bonded(i, k) and bonded(k, j) for k in range(len(words)) if k not in (i, j)):
+                sigma = s2
+            else:
+                continue
+            out.append(["SADI", _num(sigma), reference[i], reference[j], words[i], words[j]])
+    return out
+
+
+def _merged_sadi(candidates: list[_Candidate]) -> list[_Candidate]:
+    """The candidates with the SADI made of SAMEs that share a distance (several SAMEs before
+    one group) made one SADI of every distance they hold equal, each once: SHELXL restrains n
+    distances held equal with equal weights (manual, SAME and SADI), where a SADI per reference
+    distance (Olex2's TSameGroup::GenerateList) restrains a pair twice, and twice as hard."""
+    parent: dict[tuple[str, frozenset[str]], tuple[str, frozenset[str]]] = {}
+
+    def root(key):
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    def distances(words):  # ((sigma, pair), labels) of a SAME's SADI
+        return [
+            ((words[1], frozenset(w.upper() for w in words[k : k + 2])), words[k : k + 2])
+            for k in range(2, len(words), 2)
+        ]
+
+    for candidate in candidates:
+        if candidate.same:
+            first, *others = (key for key, _ in distances(candidate.words))
+            for key in others:
+                parent[root(key)] = root(first)
+    out, merged, held = [], {}, set()
+    for candidate in candidates:
+        if not candidate.same:
+            out.append(candidate)
+            continue
+        pairs = distances(candidate.words)
+        group = root(pairs[0][0])
+        if group not in merged:
+            merged[group] = replace(candidate, words=candidate.words[:2])
+            out.append(merged[group])
+        for key, labels in pairs:
+            if key not in held:
+                held.add(key)
+                merged[group].words += labels
+    return out
 
 
 def _in_residue(word: str, residue: int, renamed: dict[str, str]) -> str:

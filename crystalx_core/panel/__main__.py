@@ -10,7 +10,7 @@ from pathlib import Path
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crystalx_core.panel", description=__doc__)
     parser.add_argument(
-        "assignment", type=Path, help="crystalx_last.json from the plugin or x_crystalx.json"
+        "assignment", type=Path, help="crystalx_last_<pid>.json from the plugin or x_crystalx.json"
     )
     parser.add_argument("--screenshot", type=Path, help="render once to this PNG and exit")
     parser.add_argument(

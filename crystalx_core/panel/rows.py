@@ -1,10 +1,13 @@
 """Panel rows from an assignment file, whichever program wrote it: the plugin's
-crystalx_last.json (service answer) or a job's x_crystalx.json. No Qt here."""
+crystalx_last_<pid>.json (an Olex2 window's service answer) or a job's x_crystalx.json.
+No Qt here."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +44,18 @@ class Row:
         return self.confidence < threshold or self.h_confidence < threshold
 
 
-def read_rows(path: Path) -> tuple[str, list[Row]]:
-    """(title, rows) of an assignment file; a clear error for anything else."""
+@dataclass
+class PanelFile:
+    title: str
+    rows: list[Row]
+    job_lines: list[str]  # the job's fit, the peaks it left out and its notes, one per line
+    digest: str  # of the file's bytes: the panel refills only for new content
+
+
+def read_assignment(path: Path) -> PanelFile:
+    """The rows and the job's own lines of an assignment file; a clear error for anything else."""
     data = read_input_bytes(str(path), "CrystalX assignment")
+    digest = hashlib.sha256(data).hexdigest()
     try:
         data = json.loads(data.decode("utf-8"))
     except ValueError as error:
@@ -51,20 +63,32 @@ def read_rows(path: Path) -> tuple[str, list[Row]]:
     if isinstance(data, dict) and isinstance(data.get("result"), dict):  # plugin / service answer
         title = str(data.get("structure") or path)
         heights = data.get("evidence") or {}
-        sites = data["result"].get("sites") or []
+        result = data["result"]
+        sites = result.get("sites") or []
+
+        def job_lines() -> list[str]:
+            return _answer_lines(result)
 
         def evidence(site: dict) -> str:
             return _peak_evidence(heights.get(site["label"], {}).get("peak_height"))
 
     elif isinstance(data, dict) and isinstance(data.get("atoms"), list):  # assign/solve --json
         title = str(data.get("source") or path)
-        residual = (data.get("refinement") or {}).get("difference_map") or {}
+        refinement = data.get("refinement") or {}
+        residual = refinement.get("difference_map") if isinstance(refinement, dict) else None
+        residual = residual if isinstance(residual, dict) else {}
         sites = data["atoms"]
 
+        def job_lines() -> list[str]:
+            return _job_lines(data, refinement, residual)
+
+        # maps.Residual.peak_near: '0.44 Å from O7', the atom of the final model
+        near = re.fullmatch(r"(\S+) Å from (\S+)", str(residual.get("peak_near") or ""))
+
         def evidence(site: dict) -> str:
-            if residual.get("peak_near") != site["new_label"]:
+            if not near or near.group(2) != site["new_label"]:
                 return ""
-            return f"largest difference peak {residual['peak']:.2f} e/Å³ is next to it"
+            return f"largest difference peak {residual['peak']:.2f} e/Å³, {near.group(1)} Å away"
 
     else:
         raise InputError("not a CrystalX assignment (no 'result' or 'atoms')", str(path))
@@ -78,7 +102,57 @@ def read_rows(path: Path) -> tuple[str, list[Row]]:
             raise InputError(
                 f"not a CrystalX assignment: site {number} ({_label(site)}): {what}", str(path)
             ) from None
-    return title, rows
+    try:
+        lines = job_lines()
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # another version's shape
+        raise InputError(
+            f"not a CrystalX assignment: its job figures: {error}", str(path)
+        ) from None
+    return PanelFile(title, rows, lines, digest)
+
+
+def _fit(r1, wr2, reflections, parameters) -> str:
+    return f"R1 {r1:.4f}, wR2 {wr2:.4f} ({reflections} reflections, {parameters} parameters)"
+
+
+def _answer_lines(result: dict) -> list[str]:
+    """The service answer's fit (with reflections), peaks left out and job notes."""
+    lines = []
+    data = result.get("reflections")
+    if isinstance(data, dict) and "r1" in data:
+        lines.append(
+            _fit(data["r1"], data["wr2"], data.get("reflections"), data.get("parameters"))
+            + f" from {data.get('path')}"
+        )
+    if result.get("spurious"):
+        lines.append("left out as not an atom: " + ", ".join(map(str, result["spurious"])))
+    return lines + [str(note) for note in result.get("job_notes") or []]
+
+
+def _job_lines(data: dict, refinement: dict, residual: dict) -> list[str]:
+    """A job JSON's fit, difference map, failure, peaks left out and notes."""
+    lines = []
+    if "r1" in refinement:
+        lines.append(
+            _fit(
+                refinement["r1"],
+                refinement["wr2"],
+                refinement.get("n_reflections"),
+                refinement.get("n_parameters"),
+            )
+            + (f", GooF {refinement['goof']:.3f}" if refinement.get("goof") is not None else "")
+        )
+    if residual:
+        near = f" ({residual['peak_near']})" if residual.get("peak_near") else ""
+        lines.append(
+            f"difference map: largest peak {residual['peak']:.2f} e/Å³{near}, "
+            f"deepest hole {residual['hole']:.2f} e/Å³"
+        )
+    if data.get("failure"):
+        lines.append(f"failed: {data['failure']}")
+    if data.get("dropped_peaks"):
+        lines.append("left out as not an atom: " + ", ".join(map(str, data["dropped_peaks"])))
+    return lines + [str(note) for note in data.get("notes") or []]
 
 
 def _label(site) -> str:

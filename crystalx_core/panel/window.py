@@ -1,36 +1,47 @@
 """The panel window: a sortable, filterable table coloured by confidence with every doubtful
 element or H count highlighted, the reflections' evidence per atom where the job had them
 (each element the data changed marked and counted, the decision's reason in the row's
-tooltip), a labelled confidence histogram, a watch on the assignment file so a new answer
-shows at once, and (with a `Link`) a clicked row selects the atom in Olex2 and Olex2's
-selection selects the row."""
+tooltip), all that is known of the atom clicked under the table, the job's fit and notes, a
+labelled confidence histogram, a watch on the assignment file so a new answer shows at once,
+and (with a `Link`) a clicked row selects the atom in Olex2 and Olex2's selection selects the
+row."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import html
 import queue
+import re
 import sys
 import threading
+from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QFileSystemWatcher,
+    QItemSelectionModel,
+    QObject,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMainWindow,
-    QStyledItemDelegate,
-    QTableWidget,
-    QTableWidgetItem,
+    QPlainTextEdit,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from crystalx_core.errors import InputError
-from crystalx_core.panel.rows import Row, histogram, read_rows
+from crystalx_core.panel.rows import Row, histogram, read_assignment
 
 COLUMNS = [
     "atom",
@@ -49,6 +60,14 @@ LOW = QColor(255, 150, 150)  # a doubtful element or H count
 CHANGED = QColor(150, 200, 255)  # an element the reflections changed
 DATA = 8  # the column of the data's evidence, hidden when the file has none
 NUMBERS = {3: ".3f", 5: "d", 6: ".2f"}  # the number columns and the digits they show
+# Qt's roles by their full names: the old short ones (Qt.DisplayRole) take ~15 µs each to
+# look up in PySide6, which made data() 0.08 ms a call and a 400-row refill 0.8 s
+DISPLAY, TOOLTIP = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole
+BACKGROUND, ALIGNMENT = Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.TextAlignmentRole
+SORT_ROLE = Qt.ItemDataRole.UserRole  # a cell's value as it sorts: the number in a number column
+RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+PROMPT = "click an atom for all that is known about it"
+WIDEST = 360  # px: a column no wider on opening (a long note is read in full in its tooltip)
 
 
 def confidence_colour(p: float) -> QColor:
@@ -57,16 +76,159 @@ def confidence_colour(p: float) -> QColor:
     return QColor.fromHsvF(t / 3.0, 0.45, 1.0)
 
 
-class _Digits(QStyledItemDelegate):
-    """Shows a number cell with fixed digits. The cell holds the number itself, so Qt sorts
-    the column in C++: a Python comparison per pair took 6 of 15 s to open 2,000 rows."""
+def _natural(text: str) -> tuple:
+    """C2 before C10, as a crystallographer numbers atoms."""
+    return tuple(int(part) if part.isdigit() else part.upper() for part in re.split(r"(\d+)", text))
 
-    def __init__(self, digits: str, parent):
-        super().__init__(parent)
-        self.digits = digits
 
-    def displayText(self, value, locale):
-        return format(value, self.digits)
+def _cells(row: Row) -> list:
+    """The row's cell values, numbers as numbers."""
+    data = f"{row.changed_from} → {row.element}; {row.by_data}" if row.changed_from else row.by_data
+    alternatives = ", ".join(f"{el} {p:.2f}" for el, p in row.alternatives)
+    return [
+        row.label,
+        row.new_label,
+        row.element,
+        row.confidence,
+        alternatives,
+        row.h_count,
+        row.h_confidence,
+        row.hfix_text(),
+        data,
+        row.evidence,
+        row.note,
+    ]
+
+
+def details(row: Row) -> str:
+    """Everything the panel knows about one atom, for the line under the table: the note and
+    the data's reason are read there in full, whatever the columns' widths."""
+    alternatives = ", ".join(f"{el} {p:.3f}" for el, p in row.alternatives)
+    parts = [
+        f"{row.label} → {row.new_label}: {row.element} p {row.confidence:.3f}"
+        + (f" (then {alternatives})" if alternatives else ""),
+        f"{row.h_count} H p {row.h_confidence:.2f}, HFIX {row.hfix_text()}",
+    ]
+    parts += [text for text in (row.decision, row.evidence, row.note) if text]
+    return "; ".join(parts)
+
+
+def _tooltip(row: Row) -> str:
+    """The data's decision and the full note, as rich text so Qt wraps a long note."""
+    lines = [text for text in (row.decision, row.note) if text]
+    return "".join(f"<p>{html.escape(text)}</p>" for text in lines)
+
+
+class AtomTable(QAbstractTableModel):
+    """The rows as a Qt model: each cell computed when the view asks for it (only the rows in
+    sight), so 20,000 atoms open and re-threshold as fast as 100. It sorts itself with
+    Python's sort on a key per row, once per click: a proxy sorting by data() would call into
+    Python for each of the ~n log n comparisons."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[Row] = []
+        self.cells: list[list] = []
+        self.limit = 0.9
+
+    def set_rows(self, rows: list[Row]):
+        self.beginResetModel()
+        self.rows, self.cells = list(rows), [_cells(r) for r in rows]
+        self.endResetModel()
+
+    def set_threshold(self, limit: float):
+        """Re-mark the doubtful cells: one signal, the view repaints the rows in sight."""
+        self.limit = limit
+        if self.rows:
+            corner = self.index(len(self.rows) - 1, len(COLUMNS) - 1)
+            self.dataChanged.emit(self.index(0, 0), corner, [BACKGROUND])
+
+    def rowCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=DISPLAY):
+        if orientation == Qt.Orientation.Horizontal and role == DISPLAY:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=DISPLAY):
+        k, column = index.row(), index.column()
+        if role == DISPLAY:
+            value = self.cells[k][column]
+            return format(value, NUMBERS[column]) if column in NUMBERS else value
+        if role == SORT_ROLE:
+            return self.cells[k][column]
+        if role == BACKGROUND:
+            return self._background(self.rows[k], column)
+        if role == TOOLTIP:
+            return _tooltip(self.rows[k]) or None
+        if role == ALIGNMENT and column in NUMBERS:
+            return RIGHT
+        return None
+
+    def _background(self, row: Row, column: int) -> QColor | None:
+        if column in (0, 2) and row.confidence < self.limit:
+            return LOW
+        if column in (5, 6) and row.h_confidence < self.limit:
+            return LOW
+        if column == 3:
+            return confidence_colour(row.confidence)
+        if column == DATA and row.changed_from:
+            return CHANGED
+        return None
+
+    def sort(self, column, order=Qt.SortOrder.AscendingOrder):
+        """Reorder the rows; the persistent indexes (the selection) follow their atoms."""
+        if not 0 <= column < len(COLUMNS):
+            return
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        rows_before = [index.row() for index in before]
+        key = (
+            (lambda k: self.cells[k][column])
+            if column in NUMBERS
+            else (lambda k: _natural(str(self.cells[k][column])))
+        )
+        order_of = sorted(
+            range(len(self.rows)), key=key, reverse=order == Qt.SortOrder.DescendingOrder
+        )
+        self.rows = [self.rows[k] for k in order_of]
+        self.cells = [self.cells[k] for k in order_of]
+        new_place = {old: new for new, old in enumerate(order_of)}
+        self.changePersistentIndexList(
+            before,
+            [self.index(new_place[k], index.column()) for k, index in zip(rows_before, before)],
+        )
+        self.layoutChanged.emit()
+
+
+class DoubtfulFilter(QSortFilterProxyModel):
+    """Shows every row, or (only_doubtful) those with an element or H count below the
+    threshold; sorting is the source's own (AtomTable.sort)."""
+
+    def __init__(self, table: AtomTable):
+        super().__init__()
+        self.only_doubtful = False
+        self.setSourceModel(table)
+
+    def filterAcceptsRow(self, source_row, source_parent):
+        table = self.sourceModel()
+        return not self.only_doubtful or table.rows[source_row].low(table.limit)
+
+    def sort(self, column, order=Qt.SortOrder.AscendingOrder):
+        self.sourceModel().sort(column, order)
+
+    def refilter(self, only_doubtful: bool):
+        if not hasattr(self, "endFilterChange"):  # Qt < 6.9
+            self.only_doubtful = only_doubtful
+            self.invalidateRowsFilter()
+            return
+        self.beginFilterChange()  # Qt 6.10 deprecates invalidate*Filter for these
+        self.only_doubtful = only_doubtful
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
 
 class Histogram(QWidget):
@@ -167,23 +329,33 @@ class PanelWindow(QMainWindow):
         super().__init__()
         self.path = Path(path)
         self.link = link
-        self.rows: list[Row] = []
         self.title = ""
+        self.digest = ""  # of the file's bytes as last shown
         self.setWindowTitle("CrystalX probabilities")
         self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.job = QPlainTextEdit(readOnly=True)  # the job's fit and notes, where it has any
+        self.job.setMaximumHeight(90)
         self.threshold = QDoubleSpinBox(
             minimum=0.0, maximum=1.0, singleStep=0.05, decimals=3, value=0.9
         )
         self.only_doubtful = QCheckBox("only below")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.atoms = AtomTable()
+        self.shown = DoubtfulFilter(self.atoms)
+        self.table = QTableView()
+        self.table.setModel(self.shown)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setResizeContentsPrecision(200)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.table.setSortingEnabled(True)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        for column, digits in NUMBERS.items():
-            self.table.setItemDelegateForColumn(column, _Digits(digits, self.table))
-        self.sort_column, self.sort_order = 3, Qt.AscendingOrder  # least confident first
-        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sorted)
+        self.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)  # least confident first
+        self.details = QLabel(PROMPT)
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.histogram = Histogram()
         controls = QHBoxLayout()
         controls.addWidget(self.only_doubtful)
@@ -191,74 +363,118 @@ class PanelWindow(QMainWindow):
         controls.addStretch()
         layout = QVBoxLayout()
         layout.addWidget(self.status)
+        layout.addWidget(self.job)
         layout.addLayout(controls)
         layout.addWidget(self.table)
+        layout.addWidget(self.details)
         layout.addWidget(self.histogram)
         body = QWidget()
         body.setLayout(layout)
         self.setCentralWidget(body)
-        self.only_doubtful.toggled.connect(self.apply_filter)
+        self.only_doubtful.toggled.connect(self.shown.refilter)
         self.threshold.valueChanged.connect(self._threshold_changed)
         self.watcher = QFileSystemWatcher()
         self.watcher.fileChanged.connect(self._changed)
         self.watcher.directoryChanged.connect(self._changed)  # the file is replaced by a rename
         self.watcher.addPath(str(self.path.parent))
-        self.table.cellClicked.connect(self._clicked)
+        self.table.clicked.connect(self._clicked)
+        self.table.selectionModel().currentRowChanged.connect(self._current)
         if link is not None:
             link.selected.connect(self.select_label)
         self.reload()
 
-    def _clicked(self, row, column):
+    @property
+    def rows(self) -> list[Row]:
+        return self.atoms.rows
+
+    def _clicked(self, index):
         if self.link is not None:
-            self.link.send(f"select {self.table.item(row, 0).text()}")
+            self.link.send(f"select {self.shown.index(index.row(), 0).data()}")
 
-    def select_label(self, label: str):
+    def _current(self, index, _previous=None):
+        """The details line follows the current row (and a new answer's rows)."""
+        if not index.isValid():
+            self.details.setText(PROMPT)
+            return
+        self.details.setText(details(self.atoms.rows[self.shown.mapToSource(index).row()]))
+
+    def select_label(self, label: str) -> bool:
         """Select and show the row of `label` (as Olex2 names it, or the new label)."""
-        for k in range(self.table.rowCount()):
-            if label.upper() in (
-                self.table.item(k, 0).text().upper(),
-                self.table.item(k, 1).text().upper(),
-            ):
-                self.table.selectRow(k)
-                self.table.scrollToItem(self.table.item(k, 0))
-                return
+        wanted = label.upper()
+        for k in range(self.shown.rowCount()):
+            names = (self.shown.index(k, 0).data(), self.shown.index(k, 1).data())
+            if wanted in (name.upper() for name in names):
+                self.table.selectRow(k)  # and makes it the current row, whose details show
+                self.table.scrollTo(self.shown.index(k, 0))
+                return True
+        return False
 
-    def _sorted(self, column, order):
-        self.sort_column, self.sort_order = column, order
+    def selected_labels(self) -> list[str]:
+        rows = self.table.selectionModel().selectedRows()
+        return [index.data() for index in sorted(rows, key=lambda index: index.row())]
 
     def _changed(self, *_):
         QTimer.singleShot(100, self.reload)  # let the writer finish its rename
 
     def reload(self):
+        """Show the file again where its content changed; a file that cannot be read
+        (half-written, gone) is one line, the rows shown kept."""
         if not self.path.exists():
             self.status.setText(f"waiting for {self.path}")
             return
-        try:
-            title, rows = read_rows(self.path)
-        except InputError as error:
-            self.status.setText(error.one_line())
-            return
         if str(self.path) not in self.watcher.files():
+            # watched before it is read: a file half-written now is read again once written
             self.watcher.addPath(str(self.path))
-        self.title, self.rows = title, rows
-        self._fill()
-        self.histogram.set_rows(rows)
+        try:
+            assignment = read_assignment(self.path)
+        except InputError as error:
+            kept = f" (showing the previous {len(self.rows)} atoms)" if self.rows else ""
+            self.status.setText(error.one_line() + kept)
+            return
+        if assignment.digest == self.digest:  # another file in the folder changed
+            self._count()  # (Olex2 writes many there): no refill, the view stays as it was
+            return
+        self.digest = assignment.digest
+        selected = self.selected_labels()
+        self.title = assignment.title
+        self.atoms.set_rows(assignment.rows)
+        header = self.table.horizontalHeader()
+        self.atoms.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self.job.setPlainText("\n".join(assignment.job_lines))
+        self.job.setVisible(bool(assignment.job_lines))
+        self.table.setColumnHidden(DATA, not any(r.by_data for r in self.rows))
+        self._fit_columns()
+        self.histogram.set_rows(self.rows)
+        self._threshold_changed()
+        for label in selected:  # the atoms under review stay selected in the new answer
+            self._select_also(label)
+        self._current(self.table.currentIndex())
+
+    def _select_also(self, label: str):
+        for k in range(self.shown.rowCount()):
+            if self.shown.index(k, 0).data() == label:
+                self.table.selectionModel().setCurrentIndex(
+                    self.shown.index(k, 0),
+                    QItemSelectionModel.Select | QItemSelectionModel.Rows,
+                )
+                return
+
+    def _fit_columns(self):
+        """Each column as wide as what it holds (from the first rows), none wider than WIDEST."""
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.resizeSection(column, min(header.sectionSize(column), WIDEST))
 
     def _threshold_changed(self):
         """The count, the highlights and the filter all follow the threshold."""
-        self._highlight()
-        self.apply_filter()
+        self.atoms.set_threshold(self.threshold.value())
+        self.shown.refilter(self.only_doubtful.isChecked())
+        self._count()
 
-    def _highlight(self):
-        """Mark each element and H count below the threshold, and count the atoms with either."""
+    def _count(self):
+        """The status line: the atoms, the doubtful ones and those the data changed."""
         limit = self.threshold.value()
-        self.table.setSortingEnabled(False)  # a changed item may re-sort the rows under the loop
-        for k in range(self.table.rowCount()):
-            element_low = float(self.table.item(k, 3).data(Qt.UserRole)) < limit
-            h_low = float(self.table.item(k, 6).data(Qt.UserRole)) < limit
-            for column, low in ((0, element_low), (2, element_low), (5, h_low), (6, h_low)):
-                self.table.item(k, column).setBackground(LOW if low else QBrush())
-        self.table.setSortingEnabled(True)
         low = sum(1 for r in self.rows if r.low(limit))
         text = (
             f"{self.title}: {len(self.rows)} atoms, {low} with an element or H probability below "
@@ -268,49 +484,3 @@ class PanelWindow(QMainWindow):
             changed = sum(1 for r in self.rows if r.changed_from)
             text += f"; {changed} changed by the data (blue)"
         self.status.setText(text)
-
-    def _fill(self):
-        self.table.setSortingEnabled(False)
-        self.table.setRowCount(len(self.rows))
-        for k, row in enumerate(self.rows):
-            alternatives = ", ".join(f"{el} {p:.2f}" for el, p in row.alternatives)
-            cells = [
-                row.label,
-                row.new_label,
-                row.element,
-                row.confidence,
-                alternatives,
-                row.h_count,
-                row.h_confidence,
-                row.hfix_text(),
-                f"{row.changed_from} → {row.element}; {row.by_data}"
-                if row.changed_from
-                else row.by_data,
-                row.evidence,
-                row.note,
-            ]
-            for column, value in enumerate(cells):
-                item = QTableWidgetItem()
-                item.setData(Qt.DisplayRole, value)
-                if column in NUMBERS:
-                    item.setData(Qt.UserRole, float(value))
-                if column == 3:
-                    item.setBackground(confidence_colour(row.confidence))
-                if row.changed_from and column == DATA:
-                    item.setBackground(CHANGED)
-                if row.decision:
-                    item.setToolTip(row.decision)
-                self.table.setItem(k, column, item)
-        self.table.setColumnHidden(DATA, not any(r.by_data for r in self.rows))
-        self._highlight()
-        self.table.sortByColumn(self.sort_column, self.sort_order)
-        self.apply_filter()
-
-    def apply_filter(self):
-        limit = self.threshold.value()
-        for k in range(self.table.rowCount()):
-            p = min(
-                float(self.table.item(k, 3).data(Qt.UserRole)),
-                float(self.table.item(k, 6).data(Qt.UserRole)),
-            )
-            self.table.setRowHidden(k, self.only_doubtful.isChecked() and p >= limit)

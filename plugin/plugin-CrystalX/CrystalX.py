@@ -399,7 +399,7 @@ class CrystalX(PluginTools):
                 self.setting("core_interpreter"),
                 self.core.directory,
                 OV.BaseDir(),
-                os.path.join(OV.DataDir(), "crystalx_last.json"),
+                session.answer_path,
                 OV.DataDir(),
             )
         except (OSError, TypeError, ValueError) as error:

@@ -2,9 +2,11 @@
 its reflection file when Olex2 has one), show the answer, apply it (journalled), revert it,
 and the re-assign loop. Python 3.8, stdlib only."""
 
+import glob
 import json
 import os
 import tempfile
+import time
 
 from .olex_model import (
     ApplyError,
@@ -40,6 +42,7 @@ class Session(object):
         self.core = core  # CoreProcess
         self.settings = settings  # callable: name → value (phil)
         self.out_dir = out_dir
+        self.answer_path = answer_path(out_dir)
         self.answer = None  # (Model, result) of the last preview
         self.shown = None  # the Model the last answer (and the panel) describes
         self.journals = []  # one per apply, last first to revert
@@ -221,10 +224,10 @@ class Session(object):
             self.olex.m("sel -a %s" % " ".join(atoms))
 
     def save_answer(self, answer):
-        """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
-        a folder that refuses it the previous file stays, no temporary is left and the user is
-        told in one line; the answer is still shown and can be applied."""
-        path = os.path.join(self.out_dir, "crystalx_last.json")
+        """This window's answer (answer_path, what its Qt panel reads), whole or not at all: on
+        a full disk or a folder that refuses it the previous file stays, no temporary is left
+        and the user is told in one line; the answer is still shown and can be applied."""
+        path = self.answer_path
         try:
             write_whole(path, json.dumps(answer))
         except OSError as error:
@@ -497,6 +500,25 @@ def refined_from_cif(source, now):
     stem, extension = os.path.splitext(str(source))
     other, kind = os.path.splitext(str(now))
     return extension.lower() == ".cif" and other == stem and kind.lower() in (".ins", ".res")
+
+
+# a window's answer left by a closed Olex2 is removed once this old (an open one rewrites its own)
+STALE_ANSWER_S = 7 * 24 * 3600
+
+
+def answer_path(folder):
+    """This Olex2 window's crystalx_last_<pid>.json, the file its Qt panel watches. The data
+    folder is one per installation and user, not per window (pcxod/olex2 repository/patchapi.h,
+    PatchAPI::ComposeInstanceDir: the MD5 of the base dir and tag), so with one fixed name two
+    open windows overwrote each other's answer and each panel showed the other's structure.
+    Answers that closed windows left there a week ago are removed."""
+    for old in glob.glob(os.path.join(folder, "crystalx_last_*.json")):
+        try:
+            if time.time() - os.path.getmtime(old) > STALE_ANSWER_S:
+                os.remove(old)
+        except OSError:
+            pass  # another window removed it first, or it cannot be: left as it is
+    return os.path.join(folder, "crystalx_last_%d.json" % os.getpid())
 
 
 def write_whole(path, text):
