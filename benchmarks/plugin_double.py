@@ -47,6 +47,8 @@ def open_in_olex2(state, ins: Path, hkl: Path):
     from crystalx_core.residues import bare_label, residue_number
 
     structure = load(ins).structure
+    # Olex2's residue of each atom: a class-only RESI is its next residue, not SHELXL's 0
+    residue_at = sys.modules["_olex2"].residue_of_lines(ins.read_text())
     matrices = []
     for op in structure.symops:
         rt = sgtbx.rt_mx(op)
@@ -54,7 +56,7 @@ def open_in_olex2(state, ins: Path, hkl: Path):
         matrices.append(tuple(tuple(r[3 * k : 3 * k + 3]) + (t[k],) for k in range(3)))
     atoms = [
         (bare_label(s.label), s.element, s.frac, s.u_iso, s.occupancy, s.part, 0.0, s.afix)
-        + (residue_number(s.label),)
+        + (residue_at[s.line] if s.line else residue_number(s.label),)
         for s in structure.sites
     ]
     state.load(

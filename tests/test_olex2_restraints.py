@@ -181,6 +181,40 @@ def test_a_restraint_follows_the_jobs_labels_and_one_on_a_dropped_atom_is_left_o
     assert "1 naming atoms this model no longer has" in note
 
 
+def test_a_pair_the_user_wrote_stays_and_one_of_disorder_partners_is_left_out():
+    """O1 in the main residue and in residues 1 and 2 (PART 1 and 2): a DFIX the user wrote
+    between two of them is kept, not taken for Olex2's list for O1_* (three or more side by
+    side); one between the two PARTs, which never coexist, is left out and named."""
+    sites = [
+        {"label": "O1", "element": "O", "frac": [0.1, 0.1, 0.1]},
+        {"label": "C1", "element": "C", "frac": [0.2, 0.1, 0.1]},
+        {"label": "O1", "residue": 1, "part": 1, "element": "O", "frac": [0.3, 0.1, 0.1]},
+        {"label": "O1", "residue": 2, "part": 2, "element": "O", "frac": [0.3, 0.2, 0.1]},
+    ]
+    structure = structure_from_snapshot({"cell": [10, 10, 10, 90, 90, 90], "sites": sites})
+    lines = ("DFIX 2.5 0.02 O1 O1_1", "DFIX 1.4 0.02 C1 O1", "DFIX 0.2 0.02 O1_1 O1_2")
+    kept, note = sent_restraints(GivenRestraints(lines, tuple(structure.sites)), structure)
+    assert kept == ["DFIX 2.5 0.02 O1 O1_1", "DFIX 1.4 0.02 C1 O1"]
+    assert "1 pairing atoms of two PARTs" in note and "every residue" not in note
+
+
+def test_a_line_the_user_wrote_across_residues_in_another_order_than_olex2s_stays():
+    """O1 in residues 1-4 (PART 1, 2, 1, 2; no O1 in the main residue): `DFIX 2.7 O1_1 O1_3
+    O1_2 O1_4`, the user's distance between each PART's two groups, holds every residue's O1
+    side by side but not in Olex2's order for O1_* (the main residue, then each residue as
+    created: xlib/asymmunit.cpp TAsymmUnit::FindResidues("*")), so it is the user's and kept;
+    the same atoms in Olex2's order are its list, left out."""
+    sites = [
+        {"label": "O1", "residue": n, "part": 2 - n % 2, "element": "O", "frac": [n / 9, 0.1, 0.1]}
+        for n in (1, 2, 3, 4)
+    ]
+    structure = structure_from_snapshot({"cell": [10, 10, 10, 90, 90, 90], "sites": sites})
+    lines = ("DFIX 2.7 0.02 O1_1 O1_3 O1_2 O1_4", "SADI 0.02 O1_1 O1_2 O1_3 O1_4")
+    kept, note = sent_restraints(GivenRestraints(lines, tuple(structure.sites)), structure)
+    assert kept == ["DFIX 2.7 0.02 O1_1 O1_3 O1_2 O1_4"]
+    assert "1 naming an atom of every residue (O1_*" in note
+
+
 def test_a_kind_the_core_has_no_reader_for_is_named_not_read_as_an_atom():
     """A sent line of a kind neither the core nor smtbx knows (Olex2's own
     olex2.restraint.angle, were a plugin to send it) is named in the note: the branch kept it,
@@ -223,12 +257,12 @@ def test_a_plugin_job_refines_as_the_command_line_with_the_users_restraints(
     assert abs(figures[False]["wr2"] - refined["wr2"]) > 1e-3
 
 
-def _both_paths(tmp_path, source, olex2_reader):
-    """(lines, note) of the command line's reading of `source`'s published .res, and of the
-    plugin's job on the same file opened in the Olex2 double."""
+def _both_paths(tmp_path, source, olex2_reader, text=None):
+    """(lines, note) of the command line's reading of `source`'s published .res (or `text`),
+    and of the plugin's job on the same file opened in the Olex2 double."""
     state, olex_model = olex2_reader
     ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
-    ins.write_text((source / "published.res").read_text())
+    ins.write_text(text or (source / "published.res").read_text())
     hkl.write_bytes((source / "data.hkl").read_bytes())
     loaded = load(ins)
     open_in_olex2(state, ins, hkl)
@@ -278,8 +312,42 @@ def test_olex2s_list_for_an_atom_of_every_residue_is_left_out_not_paired(
     sent = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
     assert "SADI 0.02 AL1 O1 O1_1 O1_2 O1_3 O1_4" in sent
     assert not [line for line in plugin if "AL1" in line.upper()]
-    assert "1 pairing atoms of two PARTs" in note
+    assert "1 naming an atom of every residue (O1_*" in note  # as the file's line is named
     assert "the first in Olex2's refinement model: SADI 0.02 AL1 O1 O1_1 O1_2 O1_3 O1_4" in note
+
+
+def _p21c_ordered(shared_data):
+    """FC_p21c's published .res with only each disorder's major OC(CF3)3 kept, in PART 0:
+    residues 1 (CCF3) and 3 (CF3) beside the main one's, each holding an O1 on Al1."""
+    lines = (shared_data / "benchmark" / "FC_p21c" / "published.res").read_text().splitlines()
+    start2 = lines.index("RESI 2 CCF3")
+    kept = lines[:start2] + lines[lines.index("RESI 0", start2) + 1 :]
+    kept = kept[: kept.index("RESI CCF3 4")] + ["HKLF 4"]
+    text = "\n".join(kept).replace("PART 1 21", "PART 0").replace("PART 1 31", "PART 0")
+    return text.replace("    21.00000", "    11.00000").replace("    31.00000", "    11.00000")
+
+
+def test_olex2s_list_for_an_atom_of_every_residue_in_part_0_is_left_out_as_the_files(
+    tmp_path, shared_data, olex2_reader
+):
+    """`SADI Al1 O1_*` over three ordered OC(CF3)3 (FC_p21c's majors, every atom PART 0):
+    Olex2 sends its one list Al1 O1 O1_1 O1_3 (ImplicitCAtomRef::Expand), whose SADI pairs
+    would pull O1_1 and O1_3, 2.72 A apart on two groups, to Al1-O1's 1.72 A. Main refined that
+    line (no two PARTs to catch); both paths now leave it out with the same note."""
+    (cli, cli_note), (plugin, note) = _both_paths(
+        tmp_path, shared_data / "benchmark" / "FC_p21c", olex2_reader, _p21c_ordered(shared_data)
+    )
+    state, olex_model = olex2_reader
+    sent = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    assert "SADI 0.02 AL1 O1 O1_1 O1_3" in sent
+    assert not [line for line in plugin if "AL1" in line.upper()]
+    assert not [line for line in cli if "AL1" in line.upper()]
+    every = "1 naming an atom of every residue (O1_*"
+    assert every in cli_note and every in note
+    assert "the first in Olex2's refinement model: SADI 0.02 AL1 O1 O1_1 O1_3" in note
+    # the same atoms restrained otherwise: the residue classes' lines on residues 1 and 3
+    order = ("DFIX", "DANG", "SADI", "CHIV", "FLAT", "DELU", "RIGU", "SIMU", "ISOR", "EADP")
+    assert _atoms(plugin) == sorted(_atoms(cli), key=lambda item: order.index(item[0]))
 
 
 def test_both_paths_leave_the_h_out_of_a_flat_range(tmp_path, shared_data, olex2_reader):
@@ -294,3 +362,37 @@ def test_both_paths_leave_the_h_out_of_a_flat_range(tmp_path, shared_data, olex2
     flat = [atoms for keyword, atoms in _atoms(cli) if keyword == "FLAT"]
     assert flat == [[f"C{n}" for n in range(20, 27)], [f"C{n}" for n in range(30, 36)]]
     assert [atoms for keyword, atoms in _atoms(plugin) if keyword == "FLAT"] == flat
+
+
+# FC_p21c's residue 1 (published .res, lines 183-189, PART 0) under a RESI naming its class
+# only, beside a main residue holding N9 (as tests/test_user_restraints.py's CLASS_ONLY)
+CLASS_ONLY = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
+    "SFAC C H N O F\nUNIT 8 8 4 4 4\nSADI_CCF3 0.02 O1 C1 O1 C2\nFVAR 1\n"
+    "N9    3    0.5    0.5    0.5    11.00000    0.02\nRESI CCF3\n"
+    "O1    4    0.158116    0.209440    0.527868    11.00000    0.02\n"
+    "C1    1    0.198917    0.149539    0.543482    11.00000    0.02\n"
+    "C2    1    0.283612    0.124886    0.490301    11.00000    0.03\nHKLF 4\nEND\n"
+)
+
+
+def test_a_class_only_resi_is_olex2s_next_residue_and_restrains_the_same_atoms(
+    tmp_path, olex2_reader
+):
+    """`RESI CCF3` without a number: Olex2 gives it the number after the highest residue so
+    far (xlib/ins.cpp TIns::_ParseIns: NoResidue; xlib/asymmunit.cpp TAsymmUnit::NewResidue),
+    here 1, and exports its atoms there, O1_1; the command line reads it as SHELXL does,
+    residue 0 (number[0]), O1. Different labels, the same atoms restrained by SADI_CCF3 on
+    both paths. Main's double numbered it 0 as the core does, so the plugin path was never
+    tried on Olex2's number."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "data.hkl").write_text("   1   0   0   10.00    1.00\n")
+    (cli, cli_note), (plugin, note) = _both_paths(tmp_path, source, olex2_reader, CLASS_ONLY)
+    assert (cli, cli_note) == (["SADI 0.02 O1 C1 O1 C2"], "")
+    assert (plugin, note) == (["SADI 0.02 O1_1 C1_1 O1_1 C2_1"], "")
+    state, olex_model = olex2_reader
+    model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
+    where = {site["label"]: site["frac"] for site in model.snapshot["sites"]}
+    loaded = {site.label: list(site.frac) for site in load(tmp_path / "x.ins").structure.sites}
+    assert [where[w] for w in plugin[0].split()[2:]] == [loaded[w] for w in cli[0].split()[2:]]

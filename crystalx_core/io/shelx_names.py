@@ -100,7 +100,12 @@ def _residue_classes(lines) -> dict[str, list[int]]:
     """Residue numbers per class, from the RESI lines (class and number in either order); a
     residue without a class under '' (include files' RESI too: SHELXL reads them in place).
     `RESI CLS` without a number is residue 0 of class CLS (SHELXL manual: 'RESI class[ ]
-    number[0]'), so DFIX_CLS applies to residue 0's atoms."""
+    number[0]'), so DFIX_CLS applies to residue 0's atoms. Olex2 numbers it after the highest
+    residue before it (xlib/ins.cpp TIns::_ParseIns passes NoResidue to xlib/asymmunit.cpp
+    TAsymmUnit::NewResidue), and the plugin sends that number: its job names the atoms C1_n
+    where this reading names them C1, the same atoms restrained either way. The two must
+    differ: the .res written here goes back to SHELXL, which reads C1_n as residue n's, and
+    Olex2 holds the atoms in residue n, whose main residue may hold a C1 of its own."""
     classes: dict[str, list[int]] = {}
     for line, _, _ in _instructions(lines):
         if line.kind == "instruction" and line.keyword == "RESI":

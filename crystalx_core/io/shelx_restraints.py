@@ -23,8 +23,9 @@ atom of every residue (SADI Al1 O1_*) is left out with a note naming its line: S
 manual allows '_*' on the instruction only ('not by _* or _ and a residue class', RESI), and
 Olex2 reads it as one list, Al1 O1 O1_1 O1_2 ..., whose SADI pairs are O1_1-O1_2
 (xlib/atomref.cpp ImplicitCAtomRef::Expand): on FC_p21c two pairs of disorder partners. A
-client's DFIX, DANG or SADI pairing two atoms of different non-zero PARTs, which never
-coexist (what Olex2 sends for such a line), is left out the same way. A DFIX, DANG, SADI or
+client's DFIX, DANG or SADI holding that list (the atom of every residue holding it, three or
+more side by side: all Olex2 sends for O1_*, in PART 0 too), or pairing two atoms of different
+non-zero PARTs, which never coexist, is left out the same way. A DFIX, DANG, SADI or
 FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); a residue the model lacks,
 or an image in another kind is left out with a note; SAME becomes the SADI restraints SHELXL
 makes of it (_same_as_sadi), or where it cannot (by residue class, an atom dropped) is named
@@ -52,7 +53,7 @@ from crystalx_core.io.shelx_write import _atom_region, _num, _read_sites, _renam
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import connectivity, identity_operator
 from crystalx_core.io.shelx_read import AtomLine, ShelxFile, decode_parameter
-from crystalx_core.residues import residue_address, residue_number
+from crystalx_core.residues import bare_label, residue_address, residue_number
 from crystalx_core.structure import Site, Structure
 
 RESTRAINTS = frozenset("DFIX DANG SADI FLAT SIMU DELU RIGU ISOR".split())
@@ -76,7 +77,7 @@ EVERY_RESIDUE = (
     "naming an atom of every residue (O1_*: SHELXL's manual allows '_*' on the instruction "
     "only, and Olex2 pairs the atoms of one list)"
 )
-PARTNERS = "pairing atoms of two PARTs, disorder partners that never coexist (Olex2's O1_*)"
+PARTNERS = "pairing atoms of two PARTs, disorder partners that never coexist"
 # a client's word for a Q-peak it cannot name (the Olex2 plugin: Olex2's export gives a
 # restraint's peak as tag -1, TAsymmUnit::PyExport): the line is named in the note, not refined
 PEAK_WORD = "Q?"
@@ -306,6 +307,11 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
     origins = {site.line: site for site in given.sites if site.line}
     renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
     parts = {site.label.upper(): site.part for site in given.sites}
+    # a bare label → every residue's atom in Olex2's order for O1_* (TAsymmUnit::FindResidues
+    # "*": the main residue, then each residue as created, the order the sites come in)
+    holders: dict[str, list[str]] = {}
+    for site in sorted(given.sites, key=lambda site: residue_number(site.label) != 0):
+        holders.setdefault(bare_label(site.label).upper(), []).append(site.label.upper())
     candidates, equivalents = [], {}
     for text in given.lines:
         words = text.split()
@@ -322,18 +328,46 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
                 f"in {given.where}: {text}",
                 gone=any(upper in gone_atoms for upper in named),
                 peak=PEAK_WORD in named,
-                wrong=PARTNERS if _pairs_partners(words[0].upper(), named, parts) else "",
+                wrong=_sent_wrong(words[0].upper(), named, parts, holders),
             )
         )
     return _carried(candidates, [], {site.label.upper() for site in sites}, equivalents)
 
 
-def _pairs_partners(keyword: str, words: list[str], parts: dict[str, int]) -> bool:
-    """Whether a DFIX, DANG or SADI pairs two atoms of different non-zero PARTs (their
-    labels' `parts`), which never coexist: no distance to restrain, and what Olex2's one list
-    for `SADI Al1 O1_*` pairs (O1_1 and O1_2 of FC_p21c, PART 1 and 2)."""
+def _sent_wrong(
+    keyword: str, words: list[str], parts: dict[str, int], holders: dict[str, list[str]]
+) -> str:
+    """Why a client's DFIX, DANG or SADI would restrain the wrong atoms, read as sent: Olex2's
+    one list for an atom of every residue (EVERY_RESIDUE, as a file's O1_* is), or a pair of
+    disorder partners (PARTNERS); '' when neither."""
     if keyword not in VARIABLE_TARGETS | {"SADI"}:
-        return False
+        return ""
+    if _every_residues_atom(words, holders):
+        return EVERY_RESIDUE
+    return PARTNERS if _pairs_partners(words, parts) else ""
+
+
+def _every_residues_atom(words: list[str], holders: dict[str, list[str]]) -> bool:
+    """Whether `words` hold Olex2's list for O1_* (xlib/atomref.cpp ImplicitCAtomRef::Expand
+    over TAsymmUnit::FindResidues("*")): the O1 of every residue holding one, three or more
+    side by side in Olex2's order (`holders`, by bare label), which a pair kind reads as
+    unrelated pairs (Al1-O1, O1_1-O1_3). Two could be a pair the user wrote, and a list of
+    two after Al1 is cut to Al1-O1 by Olex2 itself (AtomRefList::EnsureAtomGroups); the same
+    atoms in another order are a line the user wrote out."""
+    run: list[str] = []
+    for word in words + [""]:
+        if run and bare_label(word) == bare_label(run[0]) and word not in run:
+            run.append(word)
+            continue
+        if len(run) > 2 and run == holders.get(bare_label(run[0])):
+            return True
+        run = [word] if word and not _number(word) else []
+    return False
+
+
+def _pairs_partners(words: list[str], parts: dict[str, int]) -> bool:
+    """Whether a pair kind's `words` pair two atoms of different non-zero PARTs (their
+    labels' `parts`), which never coexist: no distance to restrain."""
     atoms = [parts.get(word, 0) for word in words if not _number(word)]
     return any(a and b and a != b for a, b in zip(atoms[::2], atoms[1::2]))
 

@@ -387,12 +387,8 @@ class Olex2(object):
             self.variables = [float(v) for v in fvar]
             self._follow_variables()
         classes = {}  # RESI class → its residue numbers (TResidue: class and number either way)
-        for line in lines:
-            words = line.split()
-            if words and words[0].upper() == "RESI":
-                number = [int(w) for w in words[1:3] if w.isdigit()]
-                name = [w.upper() for w in words[1:3] if not w.isdigit()]
-                classes.setdefault(name[0] if name else "", []).extend(number[:1])
+        for number, name in residues_declared(lines).values():
+            classes.setdefault(name, []).append(number)
         for line in lines:
             words = line.split()
             if not words:
@@ -1588,6 +1584,33 @@ def _symmetry_matrix(text):
         rows.append(tuple(row))
         shifts.append(shift)
     return tuple(rows) + (tuple(shifts),)
+
+
+def residues_declared(lines):
+    """Index of each RESI line in `lines` → (number, class) as Olex2 reads it: class and
+    number in either order (xlib/ins.cpp TIns::_ParseIns), a class alone numbered after the
+    highest residue so far (it passes NoResidue to xlib/asymmunit.cpp
+    TAsymmUnit::NewResidue, which takes the highest number or alias + 1), 0 the main one."""
+    declared = {}
+    for index, line in enumerate(lines):
+        words = line.split()
+        if words and words[0].upper() == "RESI":
+            number = [int(w) for w in words[1:3] if w.isdigit()]
+            name = [w.upper() for w in words[1:3] if not w.isdigit()]
+            highest = max((n for n, _ in declared.values()), default=0)
+            declared[index] = (number[0] if number else highest + 1, name[0] if name else "")
+    return declared
+
+
+def residue_of_lines(text):
+    """The residue Olex2 puts an atom on each line of an .ins in (1-based line → number):
+    the last RESI's before it (residues_declared), 0 before any."""
+    lines = text.splitlines()
+    declared, current, numbers = residues_declared(lines), 0, {}
+    for index in range(len(lines)):
+        current = declared.get(index, (current, ""))[0]
+        numbers[index + 1] = current
+    return numbers
 
 
 def _residues_named(suffix, classes, atoms):

@@ -522,7 +522,10 @@ def _formula(olx):
 
 def residue_numbers(refinement):
     """Asymmetric-unit index → RESI number of the atoms in residues (none for the rest: the
-    main residue, and Q-peaks, which the refinement model leaves out)."""
+    main residue, and Q-peaks, which the refinement model leaves out). Olex2's number, a
+    class-only `RESI CLS` included, which it numbers after the highest residue before it
+    (TAsymmUnit::NewResidue) where SHELXL reads 0: the core keeps the difference
+    (io.shelx_names._residue_classes says why)."""
     numbers = {}
     for residue in refinement["aunit"]["residues"]:
         if residue.get("number"):  # the main residue has no number
